@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './model.js';
+export * from './events.js';
+export * from './commands.js';
+export * from './frames.js';

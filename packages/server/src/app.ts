@@ -1,0 +1,149 @@
+import type { AddressInfo } from 'node:net';
+import { LocalBus } from './bus/local.js';
+import type { Bus } from './bus/bus.js';
+import { redactUrl, type Config } from './config.js';
+import { createHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Hub } from './realtime/hub.js';
+import { PresenceTracker } from './realtime/presence.js';
+import { AccountService } from './services/accounts.js';
+import { ChannelService } from './services/channels.js';
+import { CommitQueue } from './services/commit-queue.js';
+import type { Services } from './services/dispatch.js';
+import { MessageService } from './services/messages.js';
+import { SearchService } from './services/search.js';
+import { openSqliteStore } from './store/sqlite-provider.js';
+import type { StoreProvider } from './store/store.js';
+import { attachWebSocket } from './transports/websocket.js';
+
+/** The composition root: the only place that picks implementations (store, bus) from config. */
+export interface Core {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  store: StoreProvider;
+  bus: Bus;
+  presence: PresenceTracker;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export async function openCore(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Core> {
+  const metrics = createMetrics();
+  const store = await openStore(config, log);
+  const bus = new LocalBus();
+  const presence = new PresenceTracker(bus);
+  const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
+  const deps = {
+    store,
+    queue,
+    bus,
+    presence,
+    limits: { maxMessageChars: config.maxMessageChars, scryptCost: config.scryptCost, sessionTtlHours: config.sessionTtlHours },
+    now: Date.now,
+  };
+  const channels = new ChannelService(deps);
+  const services: Services = {
+    deps,
+    accounts: new AccountService(deps),
+    channels,
+    messages: new MessageService(deps),
+    search: new SearchService(deps, channels),
+  };
+  return {
+    config,
+    log,
+    metrics,
+    store,
+    bus,
+    presence,
+    services,
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
+}
+
+/** SQLite in one file, or PostgreSQL for several nodes: chosen by DATABASE_URL's scheme (config.ts). */
+async function openStore(config: Config, log: Logger): Promise<StoreProvider> {
+  if (config.store.kind === 'sqlite') return openSqliteStore(config.store.file, config.sqliteSynchronous);
+  log.info({ database: redactUrl(config.store.url), schema: config.pgSchema ?? null, poolSize: config.pgPoolSize }, 'opening PostgreSQL store');
+  // Loaded only when chosen: a single-node SQLite server never loads the pg driver.
+  const { openPostgresStore } = await import('./store/postgres-provider.js');
+  return openPostgresStore(
+    {
+      url: config.store.url,
+      poolSize: config.pgPoolSize,
+      statementTimeoutMs: config.pgStatementTimeoutMs,
+      applicationName: config.pgApplicationName,
+      ...(config.pgSchema ? { schema: config.pgSchema } : {}),
+    },
+    log,
+  );
+}
+
+export interface RunningServer {
+  core: Core;
+  url: string;
+  port: number;
+  /** Set on the first run: the workspace was created, with a generated admin password unless one was configured. */
+  firstRun?: { password?: string };
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, log?: Logger): Promise<RunningServer> {
+  const core = await openCore(config, log);
+  const { metrics, services, store } = core;
+  const boot = await services.accounts.bootstrap(config.workspaceName, config.adminEmail, config.adminPassword);
+  const hub = new Hub(core.bus, metrics);
+  let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  const http = await createHttpServer({
+    services,
+    store,
+    metrics,
+    log: core.log,
+    // A REST body carries at most one message's worth of arguments.
+    bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
+    beforeScrape: () => {
+      let queued = 0;
+      for (const session of sessions) queued += session.queuedBytes();
+      metrics.outboundQueueBytes.set(queued);
+    },
+  });
+  const ws = attachWebSocket(http.server, {
+    services,
+    hub,
+    presence: core.presence,
+    metrics,
+    log: core.log,
+    limits: {
+      maxFrameBytes: config.maxFrameBytes,
+      outboundQueueBytes: config.outboundQueueBytes,
+      commandsPerSecond: config.commandsPerSecond,
+      commandBurst: config.commandBurst,
+      authTimeoutMs: config.authTimeoutMs,
+      heartbeatMs: config.heartbeatMs,
+      catchUpEventsPerChannel: config.catchUpEventsPerChannel,
+    },
+  });
+  sessions = ws.sessions;
+  await http.listen({ host: config.host, port: config.port });
+  const port = (http.server.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = config.publicUrl ?? `http://${host}:${port}`;
+  core.log.info({ url, port, store: store.dialect }, 'listening');
+  return {
+    core,
+    url,
+    port,
+    ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
+    async close() {
+      await ws.close();
+      await http.close();
+      hub.close();
+      await core.close();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { SotongError } from '@sotong/protocol';
+import { openCore, startServer } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+const USAGE = `usage:
+  sotong serve [--config FILE]
+  sotong admin create-user --email EMAIL --name NAME [--password PW] [--role admin|member|guest]
+  sotong admin reset-password --email EMAIL [--password PW]
+
+Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
+optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
+
+async function serve(configFile: string | undefined): Promise<void> {
+  const config = loadConfig(process.env, configFile ?? process.env.SOTONG_CONFIG);
+  const server = await startServer(config);
+  if (server.firstRun) {
+    const { password } = server.firstRun;
+    // Shown once on the terminal, never written to the log stream.
+    process.stderr.write(
+      `\nSotong is ready at ${server.url}\nFirst run: workspace "${config.workspaceName}" created.\n  admin sign-in: ${config.adminEmail}\n` +
+        (password ? `  one-time password: ${password}\n  (change it: sotong admin reset-password --email ${config.adminEmail})\n\n` : `  password: the one given in SOTONG_ADMIN_PASSWORD\n\n`),
+    );
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    server.core.log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.core.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function admin(command: string | undefined, options: Record<string, string | undefined>): Promise<void> {
+  const core = await openCore(loadConfig(process.env, options.config ?? process.env.SOTONG_CONFIG));
+  try {
+    if (command === 'create-user') {
+      if (!options.email || !options.name) throw new SotongError('bad_request', '--email and --name are required');
+      const role = options.role as 'admin' | 'member' | 'guest' | undefined;
+      const user = await core.services.accounts.createUser('system', { email: options.email, displayName: options.name, password: options.password, role });
+      process.stdout.write(`created ${user.email} (${user.id}, ${user.role})\n`);
+    } else if (command === 'reset-password') {
+      if (!options.email) throw new SotongError('bad_request', '--email is required');
+      const password = await core.services.accounts.resetPassword(options.email, options.password);
+      process.stdout.write(options.password ? 'password changed; sessions ended\n' : `new password: ${password}\n`);
+    } else {
+      throw new SotongError('bad_request', USAGE);
+    }
+  } finally {
+    await core.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      email: { type: 'string' },
+      name: { type: 'string' },
+      password: { type: 'string' },
+      role: { type: 'string' },
+    },
+  });
+  const [command, sub] = positionals;
+  if (command === 'serve') return serve(values.config);
+  if (command === 'admin') return admin(sub, values);
+  throw new SotongError('bad_request', USAGE);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof SotongError) process.stderr.write(`sotong: ${err.message}\n`);
+  else process.stderr.write(`sotong: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

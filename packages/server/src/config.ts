@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
+/** Every setting, its environment variable and its default. Unknown keys in a config file are refused. */
+const settings = {
+  host: { env: 'HOST', schema: z.string().min(1).default('0.0.0.0') },
+  port: { env: 'PORT', schema: z.coerce.number().int().min(0).max(65535).default(8080) },
+  publicUrl: { env: 'PUBLIC_URL', schema: z.url().optional() },
+  dataDir: { env: 'DATA_DIR', schema: z.string().min(1).default('./data') },
+  databaseUrl: { env: 'DATABASE_URL', schema: z.string().optional() },
+  sqliteSynchronous: { env: 'SOTONG_SQLITE_SYNCHRONOUS', schema: z.enum(['FULL', 'NORMAL']).default('FULL') },
+  pgPoolSize: { env: 'SOTONG_PG_POOL_SIZE', schema: int(1, 10) },
+  /** 0 turns the limit off. Migrations run without it. */
+  pgStatementTimeoutMs: { env: 'SOTONG_PG_STATEMENT_TIMEOUT_MS', schema: int(0, 15_000) },
+  pgSchema: {
+    env: 'SOTONG_PG_SCHEMA',
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case identifier: letters, digits and _, at most 63')
+      .optional(),
+  },
+  pgApplicationName: { env: 'SOTONG_PG_APPLICATION_NAME', schema: z.string().min(1).max(63).default('sotong') },
+  logLevel: { env: 'LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') },
+  adminEmail: { env: 'SOTONG_ADMIN_EMAIL', schema: z.email().default('admin@sotong.local') },
+  adminPassword: { env: 'SOTONG_ADMIN_PASSWORD', schema: z.string().min(12).optional() },
+  workspaceName: { env: 'SOTONG_WORKSPACE_NAME', schema: z.string().min(1).default('Sotong') },
+  scryptCost: {
+    env: 'SOTONG_SCRYPT_COST',
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(32768),
+  },
+  sessionTtlHours: { env: 'SOTONG_SESSION_TTL_HOURS', schema: int(1, 24 * 30) },
+  maxFrameBytes: { env: 'SOTONG_MAX_FRAME_BYTES', schema: int(1024, 64 * 1024) },
+  maxMessageChars: { env: 'SOTONG_MAX_MESSAGE_CHARS', schema: int(1, 40_000) },
+  outboundQueueBytes: { env: 'SOTONG_OUTBOUND_QUEUE_BYTES', schema: int(64 * 1024, 4 * 1024 * 1024) },
+  commandsPerSecond: { env: 'SOTONG_COMMANDS_PER_SECOND', schema: int(1, 50) },
+  commandBurst: { env: 'SOTONG_COMMAND_BURST', schema: int(1, 200) },
+  authTimeoutMs: { env: 'SOTONG_AUTH_TIMEOUT_MS', schema: int(100, 10_000) },
+  heartbeatMs: { env: 'SOTONG_HEARTBEAT_MS', schema: int(1000, 30_000) },
+  catchUpEventsPerChannel: { env: 'SOTONG_CATCHUP_EVENTS_PER_CHANNEL', schema: int(1, 500) },
+  commitBatchMax: { env: 'SOTONG_COMMIT_BATCH_MAX', schema: int(1, 512) },
+} as const;
+
+type Settings = typeof settings;
+
+/** Which store DATABASE_URL chose: by its scheme; no DATABASE_URL means SQLite under DATA_DIR. */
+export type StoreConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> } & {
+  store: StoreConfig;
+  /** Where the SQLite file is (or would be); used only when `store.kind` is `sqlite`. */
+  sqliteFile: string;
+};
+
+export class ConfigError extends Error {}
+
+/** Reads the optional JSON config file, then the environment (which wins), and validates all of it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.SOTONG_CONFIG): Config {
+  const fromFile: Record<string, unknown> = file ? readConfigFile(file) : {};
+  const unknown = Object.keys(fromFile).filter((k) => !(k in settings));
+  if (unknown.length > 0) throw new ConfigError(`unknown setting(s) in ${file}: ${unknown.join(', ')}`);
+
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, { env: name, schema }] of Object.entries(settings)) {
+    const raw = env[name] !== undefined && env[name] !== '' ? env[name] : fromFile[key];
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const config = values as Omit<Config, 'sqliteFile' | 'store'>;
+  const url = config.databaseUrl;
+  const sqliteFile = url && /^(sqlite|file):/.test(url) ? resolve(url.replace(/^(sqlite|file):(\/\/)?/, '')) : resolve(config.dataDir, 'sotong.sqlite');
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    if (!URL.canParse(url)) throw new ConfigError(`DATABASE_URL (databaseUrl): not a valid URL: ${redactUrl(url)}`);
+    return { ...config, sqliteFile, store: { kind: 'postgres', url } };
+  }
+  if (url && !/^(sqlite|file):/.test(url)) {
+    throw new ConfigError(`DATABASE_URL (databaseUrl): unsupported scheme in ${redactUrl(url)}; this build supports sqlite: and postgres://`);
+  }
+  return { ...config, sqliteFile, store: { kind: 'sqlite', file: sqliteFile } };
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** A URL fit for an error message or a log line: no password, in the user part or as a parameter. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
+}

@@ -1,0 +1,62 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Services } from '../services/dispatch.js';
+import type { StoreProvider } from '../store/store.js';
+import { API_PREFIX, registerApi } from './api.js';
+import { installErrorHandling } from './errors.js';
+
+export interface HttpDeps {
+  services: Services;
+  store: StoreProvider;
+  metrics: Metrics;
+  log: Logger;
+  bodyLimit: number;
+  /** Refreshes gauges that are read off live state rather than counted. */
+  beforeScrape(): void;
+}
+
+export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Sotong API', version: '1.0.0', description: 'REST face of the Sotong protocol; the same commands run over the WebSocket at /ws.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await deps.store.ping();
+      return { status: 'ready' };
+    } catch (err) {
+      deps.log.warn({ err }, 'store not reachable');
+      return reply.status(503).send({ code: 'unavailable', message: 'store not reachable' });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    deps.beforeScrape();
+    void reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  await registerApi(app, deps.services);
+  app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

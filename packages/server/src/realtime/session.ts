@@ -1,0 +1,219 @@
+import {
+  CLOSE_CODES,
+  PROTOCOL_VERSION,
+  SotongError,
+  isCommandName,
+  type AuthResult,
+  type ClientFrame,
+  type ErrorBody,
+  type ServerFrame,
+} from '@sotong/protocol';
+import { newId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { dispatch, type Services } from '../services/dispatch.js';
+import type { Actor } from '../services/permissions.js';
+import { hydrateEvents } from '../services/views.js';
+import { encodeFrame, type Hub, type HubSession } from './hub.js';
+import type { PresenceTracker } from './presence.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** What a transport provides: a way to write bytes, to see what is still queued, and to close. */
+export interface Sink {
+  send(frame: Buffer): void;
+  bufferedBytes(): number;
+  close(code: number, reason: string): void;
+}
+
+export interface SessionLimits {
+  maxFrameBytes: number;
+  outboundQueueBytes: number;
+  commandsPerSecond: number;
+  commandBurst: number;
+  authTimeoutMs: number;
+  heartbeatMs: number;
+  catchUpEventsPerChannel: number;
+}
+
+export interface SessionDeps {
+  services: Services;
+  hub: Hub;
+  presence: PresenceTracker;
+  limits: SessionLimits;
+  metrics: Metrics;
+  log: Logger;
+}
+
+interface Held {
+  channelId: string;
+  seq: number;
+  frame: Buffer;
+}
+
+/**
+ * One client connection, whatever its transport: authentication, commands, catch-up, and a
+ * bounded outbound queue. A session that falls too far behind is closed, never waited for.
+ */
+export class Session implements HubSession {
+  readonly id = newId('s');
+  readonly channels = new Set<string>();
+  readonly watching = new Set<string>();
+  private actor: Actor | undefined;
+  /** Live frames held while the backlog is being sent; null once caught up. */
+  private held: Held[] | null = null;
+  private closed = false;
+  private readonly bucket: TokenBucket;
+  private readonly authTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly deps: SessionDeps,
+    readonly transport: string,
+  ) {
+    this.bucket = new TokenBucket(deps.limits.commandsPerSecond, deps.limits.commandBurst);
+    this.authTimer = setTimeout(() => this.close(CLOSE_CODES.authTimeout, 'auth_timeout'), deps.limits.authTimeoutMs);
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes });
+  }
+
+  get userId(): string {
+    return this.actor?.userId ?? '';
+  }
+
+  async handle(frame: ClientFrame): Promise<void> {
+    if (this.closed) return;
+    switch (frame.t) {
+      case 'ping':
+        return this.send({ t: 'pong' });
+      case 'auth':
+        return this.authenticate(frame);
+      case 'cmd':
+        return this.command(frame.id, frame.cmd, frame.args);
+    }
+  }
+
+  sendError(error: SotongError | ErrorBody, requestId?: string): void {
+    const body = error instanceof SotongError ? error.toBody() : error;
+    this.send(requestId === undefined ? { t: 'error', ...body } : { t: 'error', id: requestId, ...body });
+  }
+
+  deliver(channelId: string, seq: number, frame: Buffer): void {
+    if (this.held) this.held.push({ channelId, seq, frame });
+    else this.push(frame);
+  }
+
+  push(frame: Buffer): void {
+    if (this.closed) return;
+    this.sink.send(frame);
+    if (this.sink.bufferedBytes() > this.deps.limits.outboundQueueBytes) {
+      this.deps.metrics.slowConsumerDisconnects.inc();
+      this.deps.log.warn({ session: this.id, user: this.userId, transport: this.transport }, 'closing slow consumer');
+      this.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
+    }
+  }
+
+  queuedBytes(): number {
+    return this.closed ? 0 : this.sink.bufferedBytes();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.sink.close(code, reason);
+    this.onClosed();
+  }
+
+  /** The transport saw the connection end. */
+  onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    if (this.actor) {
+      this.deps.hub.removeSession(this);
+      this.deps.presence.disconnected(this.actor.userId);
+    }
+  }
+
+  private send(frame: ServerFrame): void {
+    this.push(encodeFrame(frame));
+  }
+
+  private async authenticate(frame: Extract<ClientFrame, { t: 'auth' }>): Promise<void> {
+    if (this.actor) return this.sendError(new SotongError('bad_request', 'already authenticated'), frame.id);
+    if (frame.v !== PROTOCOL_VERSION) {
+      this.sendError(new SotongError('unsupported_version', `this server speaks protocol ${PROTOCOL_VERSION}`), frame.id);
+      return this.close(CLOSE_CODES.authFailed, 'unsupported_version');
+    }
+    let authenticated;
+    try {
+      authenticated = await this.deps.services.accounts.authenticate(frame.token);
+    } catch (err) {
+      this.sendError(asSotongError(err, this.deps.log), frame.id);
+      return this.close(CLOSE_CODES.authFailed, 'unauthenticated');
+    }
+    if (this.closed) return;
+    clearTimeout(this.authTimer);
+    this.actor = authenticated.actor;
+    this.held = [];
+    const { hub, services, limits } = this.deps;
+    // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
+    hub.addSession(this);
+    this.deps.presence.connected(this.actor.userId);
+    const store = services.deps.store.read;
+    const seqs = await store.channels.seqsOfMember(this.actor.userId);
+    for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
+
+    const backlog: Buffer[] = [];
+    const sent = new Map<string, number>();
+    const truncated: string[] = [];
+    for (const [channelId, cursor] of Object.entries(frame.cursors ?? {})) {
+      if (!seqs.has(channelId)) continue;
+      const rows = await store.events.after(channelId, cursor, limits.catchUpEventsPerChannel + 1);
+      if (rows.length > limits.catchUpEventsPerChannel) truncated.push(channelId);
+      const events = await hydrateEvents(store, rows.slice(0, limits.catchUpEventsPerChannel));
+      for (const e of events) backlog.push(encodeFrame({ t: 'event', e }));
+      sent.set(channelId, events.at(-1)?.seq ?? cursor);
+    }
+    const result: AuthResult = {
+      user: authenticated.user,
+      sessionId: this.id,
+      channels: Object.fromEntries(seqs),
+      heartbeatMs: limits.heartbeatMs,
+      truncated,
+    };
+    this.send({ t: 'result', id: frame.id, data: result });
+    for (const f of backlog) this.push(f);
+    const held = this.held;
+    this.held = null;
+    for (const h of held) {
+      const upTo = sent.get(h.channelId);
+      if (upTo === undefined || h.seq > upTo) this.push(h.frame);
+    }
+  }
+
+  private async command(id: string, name: string, args: unknown): Promise<void> {
+    const { metrics } = this.deps;
+    const label = isCommandName(name) ? name : 'unknown';
+    if (!this.actor) return this.sendError(new SotongError('unauthenticated', 'send auth first'), id);
+    if (!this.bucket.take()) {
+      metrics.commands.inc({ command: label, outcome: 'rate_limited' });
+      return this.sendError(new SotongError('rate_limited', 'too many commands; slow down', { perSecond: this.deps.limits.commandsPerSecond }), id);
+    }
+    try {
+      const data = await dispatch(this.deps.services, this.actor, name, args, {
+        watchPresence: (userIds) => this.deps.hub.watchPresence(this, userIds),
+      });
+      metrics.commands.inc({ command: label, outcome: 'ok' });
+      this.send({ t: 'result', id, data });
+    } catch (err) {
+      const error = asSotongError(err, this.deps.log);
+      metrics.commands.inc({ command: label, outcome: error.code });
+      this.sendError(error, id);
+    }
+  }
+}
+
+/** Typed errors pass through; anything else is logged and reported as internal, without its text. */
+export function asSotongError(err: unknown, log: Logger): SotongError {
+  if (err instanceof SotongError) return err;
+  log.error({ err }, 'unexpected error');
+  return new SotongError('internal', 'internal error');
+}

@@ -1,0 +1,104 @@
+import { SotongError, type WorkspaceRole } from '@sotong/protocol';
+import type { ChannelRow, MemberRow, MessageRow } from '../store/schema.js';
+
+/** Who is asking: every command from every transport carries one. */
+export interface Actor {
+  userId: string;
+  workspaceId: string;
+  role: WorkspaceRole;
+}
+
+export type Resource =
+  | { kind: 'workspace'; workspaceId: string }
+  | { kind: 'channel'; channel: ChannelRow; member: MemberRow | undefined }
+  | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow };
+
+interface Facts {
+  actor: Actor;
+  admin: boolean;
+  guest: boolean;
+  sameWorkspace: boolean;
+  member: boolean;
+  channelOwner: boolean;
+  conversation: boolean;
+  isPublic: boolean;
+  archived: boolean;
+  author: boolean;
+}
+
+type Rule = (f: Facts) => boolean;
+
+/**
+ * The permission model as data: each action and the facts that allow it.
+ * Every read and write on every transport is decided here and nowhere else.
+ */
+const RULES = {
+  'workspace.read': (f) => f.sameWorkspace,
+  'channel.create': (f) => f.sameWorkspace && !f.guest,
+  'user.create': (f) => f.sameWorkspace && f.admin,
+  'channel.read': (f) => f.sameWorkspace && (f.member || (f.isPublic && !f.guest)),
+  'channel.join': (f) => f.sameWorkspace && f.isPublic && !f.guest && !f.archived,
+  'channel.leave': (f) => f.member && f.conversation === false,
+  'channel.post': (f) => f.member && !f.archived,
+  'channel.invite': (f) => f.member && !f.guest && !f.conversation && !f.archived,
+  'channel.kick': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
+  'channel.update': (f) => f.member && !f.guest && !f.conversation && !f.archived,
+  'channel.archive': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation && !f.archived,
+  'message.edit': (f) => f.member && f.author && !f.archived,
+  'message.delete': (f) => (f.member && f.author) || (f.admin && f.sameWorkspace && !f.conversation),
+  'message.react': (f) => f.member && !f.archived,
+  'message.pin': (f) => f.member && !f.archived,
+} satisfies Record<string, Rule>;
+
+export type Action = keyof typeof RULES;
+
+function factsOf(actor: Actor, resource: Resource): Facts {
+  const admin = actor.role === 'owner' || actor.role === 'admin';
+  const guest = actor.role === 'guest';
+  if (resource.kind === 'workspace') {
+    return {
+      actor,
+      admin,
+      guest,
+      sameWorkspace: resource.workspaceId === actor.workspaceId,
+      member: false,
+      channelOwner: false,
+      conversation: false,
+      isPublic: false,
+      archived: false,
+      author: false,
+    };
+  }
+  const { channel, member } = resource;
+  return {
+    actor,
+    admin,
+    guest,
+    sameWorkspace: channel.workspace_id === actor.workspaceId,
+    member: member !== undefined,
+    channelOwner: member?.role === 'owner',
+    conversation: channel.kind === 'dm' || channel.kind === 'group_dm',
+    isPublic: channel.kind === 'public',
+    archived: channel.archived_at !== null,
+    author: resource.kind === 'message' && resource.message.sender_id === actor.userId,
+  };
+}
+
+export function can(actor: Actor, action: Action, resource: Resource): boolean {
+  return RULES[action](factsOf(actor, resource));
+}
+
+/**
+ * Throws the typed refusal. A channel the actor may not even read is reported as not found,
+ * so private channels and DMs do not reveal that they exist.
+ */
+export function assertCan(actor: Actor, action: Action, resource: Resource): void {
+  if (can(actor, action, resource)) return;
+  if (resource.kind !== 'workspace' && !can(actor, 'channel.read', resource)) {
+    throw new SotongError('not_found', 'no such channel');
+  }
+  if (resource.kind !== 'workspace' && resource.channel.archived_at !== null) {
+    throw new SotongError('forbidden', 'the channel is archived');
+  }
+  throw new SotongError('forbidden', `not allowed: ${action}`);
+}

@@ -1,0 +1,171 @@
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Migrations are written once with Kysely's schema builder; only the search index, the
+ * auto-increment key, the byte type and SQLite's `without rowid` differ per dialect.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001_core': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('workspaces')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('deactivated_at', 'bigint')
+          .execute();
+        await db.schema
+          .createTable('workspace_members')
+          .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('joined_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('workspace_members_pk', ['workspace_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('workspace_members_user').on('workspace_members').column('user_id').execute();
+        await db.schema
+          .createTable('auth_sessions')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('auth_sessions_user').on('auth_sessions').column('user_id').execute();
+        await db.schema
+          .createTable('channels')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('topic', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('archived_at', 'bigint')
+          .addColumn('last_seq', 'bigint', (c) => c.notNull())
+          .addColumn('member_count', 'integer', (c) => c.notNull())
+          .addColumn('dm_key', 'text', (c) => c.unique())
+          .execute();
+        await db.schema
+          .createIndex('channels_name')
+          .on('channels')
+          .columns(['workspace_id', 'name'])
+          .unique()
+          .where(sql.ref('kind'), 'in', ['public', 'private'])
+          .execute();
+        await db.schema
+          .createTable('channel_members')
+          .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('joined_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_read_seq', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('channel_members_pk', ['channel_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('channel_members_user').on('channel_members').column('user_id').execute();
+        await db.schema
+          .createTable('events')
+          .addColumn('channel_id', 'text', (c) => c.notNull())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('actor_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('message_id', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('events_pk', ['channel_id', 'seq'])
+          // The log is read and written by its key only: on SQLite, store it in the key's b-tree.
+          .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
+          .execute();
+        await db.schema
+          .createTable('messages')
+          .addColumn('pk', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('channel_id', 'text', (c) => c.notNull())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('sender_id', 'text', (c) => c.notNull())
+          .addColumn('client_msg_id', 'text', (c) => c.notNull())
+          .addColumn('thread_root_id', 'text')
+          .addColumn('content_format', 'text', (c) => c.notNull())
+          .addColumn('content', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('edited_at', 'bigint')
+          .addColumn('deleted_at', 'bigint')
+          .addColumn('pinned_at', 'bigint')
+          .addColumn('reply_count', 'integer', (c) => c.notNull())
+          .addColumn('last_reply_at', 'bigint')
+          .addColumn('mentions_channel', 'integer', (c) => c.notNull())
+          .addColumn('has_file', 'integer', (c) => c.notNull())
+          .addColumn('has_link', 'integer', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('messages_dedupe')
+          .on('messages')
+          .columns(['channel_id', 'sender_id', 'client_msg_id'])
+          .unique()
+          .execute();
+        await db.schema.createIndex('messages_channel_seq').on('messages').columns(['channel_id', 'seq']).execute();
+        await db.schema
+          .createIndex('messages_thread')
+          .on('messages')
+          .columns(['thread_root_id', 'seq'])
+          .where(sql.ref('thread_root_id'), 'is not', null)
+          .execute();
+        await db.schema
+          .createTable('message_edits')
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('edited_at', 'bigint', (c) => c.notNull())
+          .addColumn('content_format', 'text', (c) => c.notNull())
+          .addColumn('content', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('message_edits_message').on('message_edits').column('message_id').execute();
+        await db.schema
+          .createTable('reactions')
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('emoji', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('reactions_pk', ['message_id', 'emoji', 'user_id'])
+          .execute();
+        await db.schema
+          .createTable('mentions')
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('channel_id', 'text', (c) => c.notNull())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('mentions_pk', ['message_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('mentions_user').on('mentions').columns(['user_id', 'channel_id', 'seq']).execute();
+        if (dialect === 'sqlite') {
+          // Tokens come from our own tokenizer (words + Hangul/CJK bigrams), already normalised;
+          // unicode61 only splits them on the spaces we put between them.
+          await sql`CREATE VIRTUAL TABLE message_search USING fts5(tokens, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0')`.execute(db);
+        } else {
+          // The same tokens as one tsvector per message ('simple': no stemming, no stop words), so
+          // phrases match as on SQLite; the GIN index serves `@@` (see postgres-search.ts).
+          await db.schema
+            .createTable('message_search')
+            .addColumn('message_pk', 'bigint', (c) => c.primaryKey())
+            .addColumn('tsv', sql`tsvector`, (c) => c.notNull())
+            .execute();
+          // fastupdate off: no pending list that every search would have to scan linearly until
+          // a vacuum merges it; the insert cost of a chat-sized tsvector did not measurably change.
+          await sql`CREATE INDEX message_search_tsv ON message_search USING gin (tsv) WITH (fastupdate = off)`.execute(db);
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** The database schema as a type: a wrong column name is a compile error. Times are epoch milliseconds. */
+export interface Database {
+  workspaces: { id: string; name: string; created_at: number };
+  users: {
+    id: string;
+    email: string;
+    display_name: string;
+    password_hash: string | null;
+    created_at: number;
+    deactivated_at: number | null;
+  };
+  workspace_members: { workspace_id: string; user_id: string; role: string; joined_at: number };
+  auth_sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number };
+  channels: {
+    id: string;
+    workspace_id: string;
+    kind: string;
+    name: string;
+    topic: string;
+    purpose: string;
+    created_by: string;
+    created_at: number;
+    archived_at: number | null;
+    last_seq: number;
+    member_count: number;
+    /** Sorted member ids of a 1:1 DM, so there is one DM per pair. */
+    dm_key: string | null;
+  };
+  channel_members: { channel_id: string; user_id: string; role: string; joined_at: number; last_read_seq: number };
+  events: {
+    channel_id: string;
+    seq: number;
+    type: string;
+    actor_id: string;
+    created_at: number;
+    message_id: string | null;
+    /** JSON of the event's non-content fields; message content lives only in `messages`. */
+    payload: string;
+  };
+  messages: {
+    pk: Generated<number>;
+    id: string;
+    channel_id: string;
+    seq: number;
+    sender_id: string;
+    client_msg_id: string;
+    thread_root_id: string | null;
+    content_format: string;
+    content: Uint8Array;
+    created_at: number;
+    edited_at: number | null;
+    deleted_at: number | null;
+    pinned_at: number | null;
+    reply_count: number;
+    last_reply_at: number | null;
+    mentions_channel: number;
+    has_file: number;
+    has_link: number;
+  };
+  message_edits: { message_id: string; edited_at: number; content_format: string; content: Uint8Array };
+  reactions: { message_id: string; emoji: string; user_id: string; created_at: number };
+  mentions: { message_id: string; channel_id: string; seq: number; user_id: string };
+  /** SQLite only: the FTS5 index, row id = messages.pk. */
+  message_search: { rowid: number; tokens: string };
+}
+
+export type UserRow = Selectable<Database['users']>;
+export type ChannelRow = Selectable<Database['channels']>;
+export type MemberRow = Selectable<Database['channel_members']>;
+export type MessageRow = Selectable<Database['messages']>;
+export type EventRow = Selectable<Database['events']>;
+export type NewMessage = Insertable<Database['messages']>;

@@ -1,0 +1,49 @@
+import { sql, type Kysely } from 'kysely';
+import type { CompiledQueries } from './compiled.js';
+import type { Database, MessageRow } from './schema.js';
+import type { SearchFilter, SearchIndex } from './search.js';
+
+/** FTS5 phrase syntax: a phrase is quoted, a quote inside is doubled. */
+function phrase(tokens: readonly string[]): string {
+  const last = tokens[tokens.length - 1] ?? '';
+  // A lone trailing '*' marks a prefix token from the tokenizer (a single Hangul syllable).
+  if (tokens.length === 1 && last.endsWith('*')) return `"${last.slice(0, -1).replaceAll('"', '""')}"*`;
+  return `"${tokens.join(' ').replaceAll('"', '""')}"`;
+}
+
+export class SqliteSearchIndex implements SearchIndex {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly compiled: CompiledQueries,
+  ) {}
+
+  async index(messageKey: number, tokens: readonly string[]): Promise<void> {
+    if (tokens.length === 0) return;
+    const row = { rowid: messageKey, tokens: tokens.join(' ') };
+    await this.compiled.run(this.db, 'search.index', (p) => this.db.insertInto('message_search').values(p), row);
+  }
+
+  async remove(messageKey: number): Promise<void> {
+    await this.db.deleteFrom('message_search').where('rowid', '=', messageKey).execute();
+  }
+
+  async query(f: SearchFilter): Promise<MessageRow[]> {
+    if (f.phrases.length === 0 || f.readableChannelIds.length === 0) return [];
+    const match = f.phrases.map(phrase).join(' AND ');
+    let query = this.db
+      .selectFrom('message_search as s')
+      .innerJoin('messages as m', 'm.pk', 's.rowid')
+      .selectAll('m')
+      .where(sql<boolean>`message_search MATCH ${match}`)
+      .where('m.channel_id', 'in', f.readableChannelIds)
+      .where('m.deleted_at', 'is', null);
+    if (f.channelId) query = query.where('m.channel_id', '=', f.channelId);
+    if (f.fromUserId) query = query.where('m.sender_id', '=', f.fromUserId);
+    if (f.beforeMs !== undefined) query = query.where('m.created_at', '<', f.beforeMs);
+    if (f.afterMs !== undefined) query = query.where('m.created_at', '>=', f.afterMs);
+    if (f.has === 'link') query = query.where('m.has_link', '=', 1);
+    if (f.has === 'file') query = query.where('m.has_file', '=', 1);
+    if (f.belowKey !== undefined) query = query.where('s.rowid', '<', f.belowKey);
+    return query.orderBy('s.rowid', 'desc').limit(f.limit).execute();
+  }
+}

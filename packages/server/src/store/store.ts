@@ -1,0 +1,75 @@
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { Migrator, type MigrationProvider } from 'kysely/migration';
+import { ChannelStore } from './channels.js';
+import { EventStore } from './events.js';
+import { MessageStore } from './messages.js';
+import { migrations, type Dialect } from './migrations.js';
+import type { Database } from './schema.js';
+import { CompiledQueries } from './compiled.js';
+import type { SearchIndex } from './search.js';
+import { UserStore } from './users.js';
+
+/** Every query the services may run, over one executor (the read pool or one transaction). */
+export interface Store {
+  users: UserStore;
+  channels: ChannelStore;
+  messages: MessageStore;
+  events: EventStore;
+  search: SearchIndex;
+  /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
+  withSavepoint<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface StoreProvider {
+  readonly dialect: Dialect;
+  /** Reads of committed data, outside any write transaction. */
+  readonly read: Store;
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SAVEPOINT = CompiledQuery.raw('savepoint write_op');
+const RELEASE = CompiledQuery.raw('release savepoint write_op');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint write_op');
+
+export type SearchFactory = (db: Kysely<Database>, compiled: CompiledQueries) => SearchIndex;
+
+export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled: CompiledQueries): Store {
+  return {
+    users: new UserStore(db),
+    channels: new ChannelStore(db, compiled),
+    messages: new MessageStore(db, compiled),
+    events: new EventStore(db, compiled),
+    search: search(db, compiled),
+    async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
+      await db.executeQuery(SAVEPOINT);
+      try {
+        const result = await work();
+        await db.executeQuery(RELEASE);
+        return result;
+      } catch (err) {
+        await db.executeQuery(ROLLBACK_TO);
+        await db.executeQuery(RELEASE);
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * `schema`: where the migration bookkeeping lives (PostgreSQL). Kysely looks for its tables in
+ * every schema unless told which, so a database holding several Sotong schemas needs it.
+ */
+export async function migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+  }
+}
+
+export async function pingDb(db: Kysely<Database>): Promise<void> {
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,170 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { User } from '@sotong/protocol';
+
+/**
+ * Starts the real server as a child process on an ephemeral port with its own SQLite folder,
+ * for integration tests and bench. Password hashing is cheap here; nothing else differs.
+ *
+ * With `SOTONG_TEST_DATABASE_URL=postgres://…` in the environment, the server uses that database
+ * instead, in a fresh schema of its own (`t_<random>`), dropped by `stop()`. A second server can
+ * share the first one's store: pass it `env: first.storeEnv`.
+ */
+export interface SpawnedServer {
+  httpUrl: string;
+  wsUrl: string;
+  pid: number;
+  dataDir: string;
+  store: 'sqlite' | 'postgres';
+  /** The environment that points another process (a CLI command, a second node) at this server's store. */
+  storeEnv: Record<string, string>;
+  admin: { email: string; password: string };
+  /** The server's stdout and stderr so far, for a failing test to print. */
+  output(): string;
+  request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+  login(email: string, password: string): Promise<string>;
+  createUser(email: string, displayName: string, password?: string, role?: 'admin' | 'member' | 'guest'): Promise<User>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+export const TEST_PASSWORD = 'correct horse battery staple';
+const START_TIMEOUT_MS = 30_000;
+
+const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
+
+/** The PostgreSQL the tests run against, if the environment names one. */
+export function testDatabaseUrl(): string | undefined {
+  const url = process.env.SOTONG_TEST_DATABASE_URL;
+  return url && isPostgresUrl(url) ? url : undefined;
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sotong-'));
+  const explicitUrl = options.env?.DATABASE_URL;
+  const pgUrl = explicitUrl !== undefined ? (isPostgresUrl(explicitUrl) ? explicitUrl : undefined) : testDatabaseUrl();
+  // A schema named by the caller belongs to whoever made it; one made here is dropped on stop.
+  // The test runner sets a prefix per run, so it can sweep what a crashed test left behind.
+  const prefix = /^t_[a-z0-9_]{0,30}$/.test(process.env.SOTONG_TEST_SCHEMA_PREFIX ?? '') ? process.env.SOTONG_TEST_SCHEMA_PREFIX! : 't_';
+  const ownSchema = pgUrl && !options.env?.SOTONG_PG_SCHEMA ? `${prefix}${randomBytes(6).toString('hex')}` : undefined;
+  const storeEnv: Record<string, string> = pgUrl
+    ? { DATABASE_URL: pgUrl, SOTONG_PG_SCHEMA: options.env?.SOTONG_PG_SCHEMA ?? ownSchema! }
+    : { DATA_DIR: dataDir, ...(explicitUrl !== undefined ? { DATABASE_URL: explicitUrl } : {}) };
+  const admin = { email: 'admin@sotong.test', password: 'admin password for tests' };
+  let child: ChildProcess | undefined;
+  let log = '';
+  let adminToken: string | undefined;
+
+  /** Port 0 picks a free port; a restart asks for the same one, so clients reconnect to the URL they had. */
+  const start = (port: number) =>
+    new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+      const proc = spawn(process.execPath, [CLI, 'serve'], {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'info',
+          SOTONG_ADMIN_EMAIL: admin.email,
+          SOTONG_ADMIN_PASSWORD: admin.password,
+          SOTONG_SCRYPT_COST: '1024',
+          ...storeEnv,
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`server did not log "listening" within ${START_TIMEOUT_MS} ms (LOG_LEVEL must allow info):\n${log}`));
+      }, START_TIMEOUT_MS);
+      proc.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        log += `${line}\n`;
+        if (!line.includes('"msg":"listening"')) return;
+        clearTimeout(timer);
+        resolve({ child: proc, port: (JSON.parse(line) as { port: number }).port });
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited (${code}) before listening:\n${log}`));
+      });
+    });
+
+  const server: SpawnedServer = {
+    httpUrl: '',
+    wsUrl: '',
+    pid: 0,
+    dataDir,
+    store: pgUrl ? 'postgres' : 'sqlite',
+    storeEnv,
+    admin,
+    output: () => log,
+    async request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      const res = await fetch(`${server.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const json = (await res.json()) as T & { code?: string; message?: string };
+      if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.code}: ${json.message}`), { status: res.status, body: json });
+      return json;
+    },
+    async login(email, password) {
+      return (await server.request<{ token: string }>('POST', '/api/v1/auth/login', { email, password })).token;
+    },
+    async createUser(email, displayName, password = TEST_PASSWORD, role) {
+      adminToken ??= await server.login(admin.email, admin.password);
+      return server.request<User>('POST', '/api/v1/admin/users', { email, displayName, password, ...(role ? { role } : {}) }, adminToken);
+    },
+    async kill(signal = 'SIGKILL') {
+      const proc = child;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill(signal);
+      await exited;
+    },
+    async restart() {
+      await server.kill('SIGKILL');
+      await launch();
+    },
+    async stop() {
+      await server.kill('SIGTERM');
+      if (pgUrl && ownSchema) await dropSchema(pgUrl, ownSchema);
+    },
+  };
+
+  let port = 0;
+  async function launch() {
+    const started = await start(port);
+    port = started.port;
+    child = started.child;
+    server.pid = child.pid ?? 0;
+    server.httpUrl = `http://127.0.0.1:${started.port}`;
+    server.wsUrl = `ws://127.0.0.1:${started.port}/ws`;
+  }
+
+  await launch();
+  return server;
+}
