@@ -29,10 +29,17 @@ export interface Core {
   close(): Promise<void>;
 }
 
+/** The in-process bus by default; NATS when BUS_URL is set (a cluster of nodes). */
+async function openBus(config: Config, log: Logger): Promise<Bus> {
+  if (!config.busUrl) return new LocalBus();
+  const { NatsBus } = await import('./bus/nats.js');
+  return NatsBus.connect(config.busUrl, config.busPrefix, log);
+}
+
 export async function openCore(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Core> {
   const metrics = createMetrics();
   const store = await openStore(config, log);
-  const bus = new LocalBus();
+  const bus = await openBus(config, log);
   const presence = new PresenceTracker(bus);
   const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
   const deps = {

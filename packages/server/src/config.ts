@@ -11,6 +11,8 @@ const settings = {
   publicUrl: { env: 'PUBLIC_URL', schema: z.url().optional() },
   dataDir: { env: 'DATA_DIR', schema: z.string().min(1).default('./data') },
   databaseUrl: { env: 'DATABASE_URL', schema: z.string().optional() },
+  busUrl: { env: 'BUS_URL', schema: z.string().regex(/^nats:\/\//, 'a nats:// URL').optional() },
+  busPrefix: { env: 'SOTONG_BUS_PREFIX', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -').default('sotong') },
   sqliteSynchronous: { env: 'SOTONG_SQLITE_SYNCHRONOUS', schema: z.enum(['FULL', 'NORMAL']).default('FULL') },
   pgPoolSize: { env: 'SOTONG_PG_POOL_SIZE', schema: int(1, 10) },
   /** 0 turns the limit off. Migrations run without it. */

@@ -1,6 +1,6 @@
 import type { Bus, BusMessage } from './bus.js';
 
-/** The single-process bus: delivery is a synchronous call, in publish order. */
+/** The single-process bus: every message reaches this node's hub by a synchronous call, in publish order. */
 export class LocalBus implements Bus {
   private readonly handlers = new Set<(message: BusMessage) => void>();
 
@@ -12,6 +12,11 @@ export class LocalBus implements Bus {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
   }
+
+  watch(): void {}
+  unwatch(): void {}
+
+  async settled(): Promise<void> {}
 
   async close(): Promise<void> {
     this.handlers.clear();

@@ -1,5 +1,5 @@
 import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
-import type { Bus, BusMessage } from '../bus/bus.js';
+import type { Bus, BusMessage, Topic } from '../bus/bus.js';
 import type { Metrics } from '../metrics.js';
 
 /** What the hub needs of a connected session. */
@@ -28,7 +28,7 @@ export class Hub {
   private readonly unsubscribeBus: () => void;
 
   constructor(
-    bus: Bus,
+    private readonly bus: Bus,
     private readonly metrics: Metrics,
   ) {
     this.unsubscribeBus = bus.subscribe((message) => this.onBus(message));
@@ -36,32 +36,39 @@ export class Hub {
 
   /** Routes user-level traffic (membership changes, signals) to the session from now on. */
   addSession(session: HubSession): void {
-    addTo(this.byUser, session.userId, session);
+    this.add(this.byUser, 'user', session.userId, session);
   }
 
   subscribe(session: HubSession, channelId: string): void {
+    if (session.channels.has(channelId)) return;
     session.channels.add(channelId);
-    addTo(this.byChannel, channelId, session);
+    this.add(this.byChannel, 'channel', channelId, session);
   }
 
   unsubscribe(session: HubSession, channelId: string): void {
-    session.channels.delete(channelId);
-    removeFrom(this.byChannel, channelId, session);
+    if (!session.channels.delete(channelId)) return;
+    this.remove(this.byChannel, 'channel', channelId, session);
   }
 
   watchPresence(session: HubSession, userIds: readonly string[]): void {
     for (const userId of userIds) {
+      if (session.watching.has(userId)) continue;
       session.watching.add(userId);
-      addTo(this.presenceWatchers, userId, session);
+      this.add(this.presenceWatchers, 'presence', userId, session);
     }
   }
 
   removeSession(session: HubSession): void {
-    for (const channelId of session.channels) removeFrom(this.byChannel, channelId, session);
-    for (const userId of session.watching) removeFrom(this.presenceWatchers, userId, session);
-    removeFrom(this.byUser, session.userId, session);
+    for (const channelId of session.channels) this.remove(this.byChannel, 'channel', channelId, session);
+    for (const userId of session.watching) this.remove(this.presenceWatchers, 'presence', userId, session);
+    this.remove(this.byUser, 'user', session.userId, session);
     session.channels.clear();
     session.watching.clear();
+  }
+
+  /** Resolves once this node hears everything its sessions subscribed to so far. */
+  settled(): Promise<void> {
+    return this.bus.settled();
   }
 
   sessionCount(): number {
@@ -82,6 +89,8 @@ export class Hub {
         return this.pushAll(this.byChannel.get(message.channelId), encodeFrame({ t: 'signal', s: message.signal }));
       case 'user-signal':
         return this.pushAll(this.byUser.get(message.userId), encodeFrame({ t: 'signal', s: message.signal }));
+      case 'membership':
+        return this.onMembership(message);
       case 'presence':
         return this.pushAll(
           this.presenceWatchers.get(message.userId),
@@ -92,13 +101,6 @@ export class Hub {
 
   private onEvent(event: ChannelEvent): void {
     this.metrics.events.inc({ type: event.type });
-    if (event.type === 'member.joined') {
-      for (const session of this.byUser.get(event.userId) ?? []) {
-        if (session.channels.has(event.channelId)) continue;
-        this.subscribe(session, event.channelId);
-        session.push(encodeFrame({ t: 'subscribed', channelId: event.channelId, lastSeq: event.seq - 1 }));
-      }
-    }
     const subscribers = this.byChannel.get(event.channelId);
     if (subscribers && subscribers.size > 0) {
       const frame = encodeFrame({ t: 'event', e: event });
@@ -106,11 +108,17 @@ export class Hub {
       this.metrics.deliveries.inc(subscribers.size);
     }
     if (event.type === 'message.posted') this.metrics.sendToDeliverSeconds.observe((Date.now() - event.at) / 1000);
-    if (event.type === 'member.left') {
-      for (const session of this.byUser.get(event.userId) ?? []) {
-        if (!session.channels.has(event.channelId)) continue;
-        this.unsubscribe(session, event.channelId);
-        session.push(encodeFrame({ t: 'unsubscribed', channelId: event.channelId }));
+  }
+
+  /** The services publish a join before its event and a leave after it, so the member sees both. */
+  private onMembership(change: Extract<BusMessage, { kind: 'membership' }>): void {
+    for (const session of this.byUser.get(change.userId) ?? []) {
+      if (change.joined && !session.channels.has(change.channelId)) {
+        this.subscribe(session, change.channelId);
+        session.push(encodeFrame({ t: 'subscribed', channelId: change.channelId, lastSeq: change.seq - 1 }));
+      } else if (!change.joined && session.channels.has(change.channelId)) {
+        this.unsubscribe(session, change.channelId);
+        session.push(encodeFrame({ t: 'unsubscribed', channelId: change.channelId }));
       }
     }
   }
@@ -120,17 +128,22 @@ export class Hub {
     for (const session of sessions) session.push(frame);
     this.metrics.deliveries.inc(sessions.size);
   }
-}
 
-function addTo<K>(map: Map<K, Set<HubSession>>, key: K, session: HubSession): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(session);
-}
+  /** The first local session to need a topic makes this node watch it on the bus. */
+  private add(map: Map<string, Set<HubSession>>, kind: Topic['kind'], id: string, session: HubSession): void {
+    let set = map.get(id);
+    if (!set) {
+      map.set(id, (set = new Set()));
+      this.bus.watch({ kind, id });
+    }
+    set.add(session);
+  }
 
-function removeFrom<K>(map: Map<K, Set<HubSession>>, key: K, session: HubSession): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(session);
-  if (set.size === 0) map.delete(key);
+  /** The last one to leave releases it. */
+  private remove(map: Map<string, Set<HubSession>>, kind: Topic['kind'], id: string, session: HubSession): void {
+    const set = map.get(id);
+    if (!set?.delete(session) || set.size > 0) return;
+    map.delete(id);
+    this.bus.unwatch({ kind, id });
+  }
 }

@@ -160,6 +160,8 @@ export class Session implements HubSession {
     const store = services.deps.store.read;
     const seqs = await store.channels.seqsOfMember(this.actor.userId);
     for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
+    // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
+    await hub.settled();
 
     const backlog: Buffer[] = [];
     const sent = new Map<string, number>();

@@ -31,7 +31,19 @@ export async function appendEvent<T extends ChannelEvent['type']>(
   return event;
 }
 
-export const published = (events: ChannelEvent[]): BusMessage[] => events.map((event) => ({ kind: 'event', event }));
+/** Events to publish after commit; a join goes out before its event and a leave after it, so the member sees both. */
+export function published(events: ChannelEvent[]): BusMessage[] {
+  return events.flatMap((event): BusMessage[] => {
+    const message: BusMessage = { kind: 'event', event };
+    if (event.type === 'member.joined') {
+      return [{ kind: 'membership', userId: event.userId, channelId: event.channelId, joined: true, seq: event.seq }, message];
+    }
+    if (event.type === 'member.left') {
+      return [message, { kind: 'membership', userId: event.userId, channelId: event.channelId, joined: false, seq: event.seq }];
+    }
+    return [message];
+  });
+}
 
 export class ChannelService {
   constructor(private readonly deps: ServiceDeps) {}
