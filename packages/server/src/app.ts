@@ -40,7 +40,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
   const metrics = createMetrics();
   const store = await openStore(config, log);
   const bus = await openBus(config, log);
-  const presence = new PresenceTracker(bus);
+  const presence = new PresenceTracker(bus, config.heartbeatMs);
   const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
   const deps = {
     store,
@@ -67,6 +67,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     presence,
     services,
     async close() {
+      presence.close();
       await bus.close();
       await store.close();
     },
@@ -105,6 +106,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const { metrics, services, store } = core;
   const boot = await services.accounts.bootstrap(config.workspaceName, config.adminEmail, config.adminPassword);
   const hub = new Hub(core.bus, metrics);
+  core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
   const http = await createHttpServer({
     services,

@@ -78,6 +78,26 @@ describe('a cluster: three nodes on one PostgreSQL and NATS', { skip }, () => {
     for (const c of clients) c.close();
   });
 
+  it('presence is the best of all nodes: online while any node has a session', async () => {
+    const [alice, watcher] = [people[0]!, people[1]!];
+    const onFirst = await TestClient.connect(nodes[0]!.wsUrl, alice.token);
+    const onSecond = await TestClient.connect(nodes[1]!.wsUrl, alice.token);
+    const w = await TestClient.connect(nodes[2]!.wsUrl, watcher.token);
+    const asked = await w.call<{ presence: Record<string, string> }>('presence.get', { userIds: [alice.user.id] });
+    if (asked.presence[alice.user.id] !== 'online') {
+      await w.waitFor((f) => f.t === 'signal' && f.s.kind === 'presence' && f.s.status === 'online');
+    }
+    const presenceSignals = () => w.frames.flatMap((f) => (f.t === 'signal' && f.s.kind === 'presence' ? [f.s.status] : []));
+    onFirst.close();
+    await onFirst.waitForClose();
+    await onSecond.call('presence.set', { status: 'away' });
+    await w.waitFor((f) => f.t === 'signal' && f.s.kind === 'presence' && f.s.status === 'away');
+    assert.ok(!presenceSignals().includes('offline'), 'one node closing her session did not make her offline');
+    onSecond.close();
+    await w.waitFor((f) => f.t === 'signal' && f.s.kind === 'presence' && f.s.status === 'offline');
+    w.close();
+  });
+
   it('a node killed mid-load loses nothing: its clients resume elsewhere with every acknowledged message once, in order', async () => {
     const clients = await Promise.all(people.map((p, i) => TestClient.connect(nodes[i % 3]!.wsUrl, p.token)));
     const senders = [clients[0]!, clients[1]!, clients[3]!, clients[4]!]; // on nodes 0 and 1, which stay up

@@ -7,7 +7,10 @@ export type BusMessage =
   | { kind: 'user-signal'; userId: string; signal: Signal }
   /** A user joined or left a channel: every node with that user's sessions (un)subscribes them. */
   | { kind: 'membership'; userId: string; channelId: string; joined: boolean; seq: number }
-  | { kind: 'presence'; userId: string; status: PresenceStatus };
+  /** One node's view of a user: the status of that user's sessions on that node. */
+  | { kind: 'presence'; userId: string; status: PresenceStatus; node: string }
+  /** A node began watching the user: the nodes that have the user's sessions announce them again. */
+  | { kind: 'presence-query'; userId: string; node: string };
 
 /** What a node may want to hear about. */
 export type Topic = { kind: 'channel' | 'user' | 'presence'; id: string };
@@ -22,6 +25,7 @@ export function topicOf(message: BusMessage): Topic {
     case 'membership':
       return { kind: 'user', id: message.userId };
     case 'presence':
+    case 'presence-query':
       return { kind: 'presence', id: message.userId };
   }
 }

@@ -1,4 +1,4 @@
-import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
+import type { ChannelEvent, PresenceStatus, ServerFrame } from '@sotong/protocol';
 import type { Bus, BusMessage, Topic } from '../bus/bus.js';
 import type { Metrics } from '../metrics.js';
 
@@ -50,12 +50,16 @@ export class Hub {
     this.remove(this.byChannel, 'channel', channelId, session);
   }
 
-  watchPresence(session: HubSession, userIds: readonly string[]): void {
+  /** Returns the users this node had not been watching before. */
+  watchPresence(session: HubSession, userIds: readonly string[]): string[] {
+    const fresh: string[] = [];
     for (const userId of userIds) {
       if (session.watching.has(userId)) continue;
       session.watching.add(userId);
+      if (!this.presenceWatchers.has(userId)) fresh.push(userId);
       this.add(this.presenceWatchers, 'presence', userId, session);
     }
+    return fresh;
   }
 
   removeSession(session: HubSession): void {
@@ -64,6 +68,11 @@ export class Hub {
     this.remove(this.byUser, 'user', session.userId, session);
     session.channels.clear();
     session.watching.clear();
+  }
+
+  /** A user's status changed: tell the sessions that asked about them. */
+  pushPresence(userId: string, status: PresenceStatus): void {
+    this.pushAll(this.presenceWatchers.get(userId), encodeFrame({ t: 'signal', s: { kind: 'presence', userId, status } }));
   }
 
   /** Resolves once this node hears everything its sessions subscribed to so far. */
@@ -92,10 +101,9 @@ export class Hub {
       case 'membership':
         return this.onMembership(message);
       case 'presence':
-        return this.pushAll(
-          this.presenceWatchers.get(message.userId),
-          encodeFrame({ t: 'signal', s: { kind: 'presence', userId: message.userId, status: message.status } }),
-        );
+      case 'presence-query':
+        return; // the presence tracker's business; it reports changes through pushPresence
+
     }
   }
 

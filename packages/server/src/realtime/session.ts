@@ -201,7 +201,11 @@ export class Session implements HubSession {
     }
     try {
       const data = await dispatch(this.deps.services, this.actor, name, args, {
-        watchPresence: (userIds) => this.deps.hub.watchPresence(this, userIds),
+        watchPresence: (userIds) => {
+          const fresh = this.deps.hub.watchPresence(this, userIds);
+          // Ask the other nodes once this node is listening for their answers.
+          if (fresh.length > 0) void this.deps.hub.settled().then(() => fresh.forEach((id) => this.deps.presence.query(id)));
+        },
       });
       metrics.commands.inc({ command: label, outcome: 'ok' });
       this.send({ t: 'result', id, data });
