@@ -149,6 +149,28 @@ describe('messaging over the socket', () => {
     }
   });
 
+  it('topic, purpose, rename, kick and archive are events in the channel log', async () => {
+    const side = await a.call<ChannelView>('channel.create', { name: 'side-project', memberIds: [bob.user.id, carol.user.id] });
+    await a.call('channel.update', { channelId: side.id, topic: '분기 계획', purpose: 'Q3 planning' });
+    await a.call('channel.update', { channelId: side.id, name: 'side-project-q3' });
+    await assert.rejects(a.call('channel.update', { channelId: side.id }), { code: 'bad_request' });
+    await assert.rejects(b.call('channel.kick', { channelId: side.id, userId: carol.user.id }), { code: 'forbidden' });
+    await a.call('channel.kick', { channelId: side.id, userId: carol.user.id });
+    await assert.rejects(b.call('channel.archive', { channelId: side.id }), { code: 'forbidden' });
+    await a.call('channel.archive', { channelId: side.id });
+    await assert.rejects(b.call('message.send', { channelId: side.id, clientMsgId: 'late', text: 'too late' }), { code: 'forbidden' });
+    const log = await b.call<{ events: { type: string; changes?: object; userId?: string }[] }>('events.sync', { channelId: side.id, after: 0 });
+    assert.deepEqual(
+      log.events.map((e) => e.type),
+      ['channel.created', 'member.joined', 'member.joined', 'member.joined', 'channel.updated', 'channel.updated', 'member.left', 'channel.archived'],
+    );
+    assert.deepEqual(log.events[4]!.changes, { topic: '분기 계획', purpose: 'Q3 planning' });
+    const view = await b.call<ChannelView>('channel.get', { channelId: side.id });
+    assert.equal(view.name, 'side-project-q3');
+    assert.equal(view.archived, true);
+    assert.equal(view.memberCount, 2);
+  });
+
   it('typing and presence are delivered, never stored', async () => {
     const before = await a.call<ChannelView>('channel.get', { channelId: channel.id });
     await b.call('typing', { channelId: channel.id });
