@@ -15,11 +15,17 @@ function placeholdersFor<P extends object>(values: P): P {
 /**
  * Kysely builds and compiles SQL on every call, which dominated the write path under load.
  * A hot query of fixed shape is compiled once, with placeholders, and re-run with new parameters.
- * One instance per store provider, since the SQL is that provider's dialect. Only for shapes that
+ * One instance per store provider (per connection with `direct`), since the SQL is that provider's dialect. Only for shapes that
  * do not depend on the values (no `in` lists, the same keys every call).
  */
 export class CompiledQueries {
   private readonly cache = new Map<string, { compiled: CompiledQuery<unknown>; names: (string | null)[] }>();
+
+  /**
+   * `direct` runs SQL on the connection behind the executor given to `run`, skipping Kysely's
+   * asynchronous connection handling: for a synchronous driver (better-sqlite3) bound to one connection.
+   */
+  constructor(private readonly direct?: (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>) {}
 
   async run<P extends object, R>(db: Kysely<any>, key: string, build: (p: P) => Compilable<R>, values: P): Promise<QueryResult<R>> {
     let entry = this.cache.get(key);
@@ -31,6 +37,7 @@ export class CompiledQueries {
     }
     const constants = entry.compiled.parameters;
     const parameters = entry.names.map((name, i) => (name === null ? constants[i] : (values as Record<string, unknown>)[name]));
+    if (this.direct) return this.direct(entry.compiled.sql, parameters) as QueryResult<R>;
     return db.executeQuery({ ...entry.compiled, parameters } as CompiledQuery<R>);
   }
 }

@@ -12,18 +12,20 @@ import { migrate, pingDb, storeOver, type SearchFactory, type Store, type StoreP
 export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMAL'): Promise<StoreProvider> {
   mkdirSync(dirname(file), { recursive: true });
   const writer = openSqlite({ file, synchronous });
-  await migrate(writer, 'sqlite');
+  await migrate(writer.db, 'sqlite');
   const reader = openSqlite({ file, synchronous });
   const search: SearchFactory = (db, compiled) => new SqliteSearchIndex(db, compiled);
-  const compiled = new CompiledQueries();
+  // Hot queries run straight on each connection's prepared statements (synchronous driver).
+  const writes = new CompiledQueries(writer.execute);
+  const reads = new CompiledQueries(reader.execute);
   return {
     dialect: 'sqlite',
-    read: storeOver(reader, search, compiled),
-    transaction: <T>(work: (tx: Store) => Promise<T>) => writer.transaction().execute((trx) => work(storeOver(trx, search, compiled))),
-    ping: () => pingDb(reader),
+    read: storeOver(reader.db, search, reads),
+    transaction: <T>(work: (tx: Store) => Promise<T>) => writer.db.transaction().execute((trx) => work(storeOver(trx, search, writes))),
+    ping: () => pingDb(reader.db),
     async close() {
-      await reader.destroy();
-      await writer.destroy();
+      await reader.db.destroy();
+      await writer.db.destroy();
     },
   };
 }

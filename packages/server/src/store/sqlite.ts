@@ -1,5 +1,5 @@
 import Sqlite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, SqliteDialect, type QueryResult, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface SqliteOptions {
@@ -29,7 +29,13 @@ function withStatementCache(db: Sqlite.Database, max = 500): SqliteDatabase {
   };
 }
 
-export function openSqlite(options: SqliteOptions): Kysely<Database> {
+export interface SqliteConnection {
+  db: Kysely<Database>;
+  /** The same connection, for SQL that Kysely compiled once (see compiled.ts). */
+  execute(sql: string, parameters: readonly unknown[]): QueryResult<unknown>;
+}
+
+export function openSqlite(options: SqliteOptions): SqliteConnection {
   const raw = new Sqlite(options.file, { readonly: options.readonly ?? false });
   if (!options.readonly) raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${options.synchronous}`);
@@ -40,5 +46,14 @@ export function openSqlite(options: SqliteOptions): Kysely<Database> {
   // Savepoint journals and sort space in memory, and a page cache that holds the hot indexes.
   raw.pragma('temp_store = MEMORY');
   raw.pragma('cache_size = -65536');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const statements = withStatementCache(raw);
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) }),
+    execute(sql, parameters) {
+      const stmt = statements.prepare(sql);
+      if (stmt.reader) return { rows: stmt.all(parameters) };
+      stmt.run(parameters);
+      return { rows: [] };
+    },
+  };
 }
