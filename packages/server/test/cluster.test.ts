@@ -44,9 +44,10 @@ describe('a cluster: three nodes on one PostgreSQL and NATS', { skip }, () => {
   const nodes: SpawnedServer[] = [];
   const people: Person[] = [];
   let channel: ChannelView;
+  const prefix = `t${randomBytes(4).toString('hex')}`;
 
   before(async () => {
-    const env = { ...FAST, BUS_URL, SOTONG_BUS_PREFIX: `t${randomBytes(4).toString('hex')}` };
+    const env = { ...FAST, BUS_URL, SOTONG_BUS_PREFIX: prefix };
     nodes.push(await spawnServer({ env }));
     nodes.push(await spawnServer({ env: { ...env, ...nodes[0]!.storeEnv } }));
     nodes.push(await spawnServer({ env: { ...env, ...nodes[0]!.storeEnv } }));
@@ -96,6 +97,26 @@ describe('a cluster: three nodes on one PostgreSQL and NATS', { skip }, () => {
     onSecond.close();
     await w.waitFor((f) => f.t === 'signal' && f.s.kind === 'presence' && f.s.status === 'offline');
     w.close();
+  });
+
+  it('SIGTERM drains a node: its clients are told to go (1001) and resume on another node', async () => {
+    const extra = await spawnServer({ env: { ...FAST, BUS_URL, SOTONG_BUS_PREFIX: prefix, ...nodes[0]!.storeEnv } });
+    const [alice, bob] = [people[0]!, people[1]!];
+    const leaving = await TestClient.connect(extra.wsUrl, bob.token);
+    const sender = await TestClient.connect(nodes[0]!.wsUrl, alice.token);
+    const before = await sender.call<Message>('message.send', { channelId: channel.id, clientMsgId: 'drain-1', text: 'before the drain' });
+    await leaving.waitFor((f) => f.t === 'event' && f.e.seq === before.seq);
+    await extra.stop();
+    assert.equal((await leaving.waitForClose()).code, 1001);
+    const during = await sender.call<Message>('message.send', { channelId: channel.id, clientMsgId: 'drain-2', text: 'while moving' });
+    const resumed = await TestClient.connect(nodes[1]!.wsUrl, bob.token, { [channel.id]: before.seq });
+    await resumed.waitFor((f) => f.t === 'event' && f.e.type === 'message.posted' && f.e.message.id === during.id);
+    assert.deepEqual(
+      resumed.events(channel.id).map((e) => e.seq),
+      Array.from({ length: during.seq - before.seq }, (_, i) => before.seq + 1 + i),
+    );
+    sender.close();
+    resumed.close();
   });
 
   it('a node killed mid-load loses nothing: its clients resume elsewhere with every acknowledged message once, in order', async () => {
