@@ -64,6 +64,8 @@ export const CLOSE_CODES = {
   tooLarge: 1009,
   authFailed: 4001,
   authTimeout: 4002,
+  /** The account was deactivated, its role or password changed: sign in again (or not at all). */
+  revoked: 4003,
   slowConsumer: 4008,
   rateLimited: 4029,
   heartbeatTimeout: 4010,

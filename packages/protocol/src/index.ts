@@ -3,3 +3,4 @@ export * from './model.js';
 export * from './events.js';
 export * from './commands.js';
 export * from './frames.js';
+export * from './admin.js';

@@ -47,7 +47,16 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     queue,
     bus,
     presence,
-    limits: { maxMessageChars: config.maxMessageChars, scryptCost: config.scryptCost, sessionTtlHours: config.sessionTtlHours },
+    limits: {
+      maxMessageChars: config.maxMessageChars,
+      scryptCost: config.scryptCost,
+      sessionTtlHours: config.sessionTtlHours,
+      passwordMinLength: config.passwordMinLength,
+      loginMaxFailures: config.loginMaxFailures,
+      loginAddressMaxFailures: config.loginAddressMaxFailures,
+      loginWindowMs: config.loginWindowMs,
+      loginLockoutMs: config.loginLockoutMs,
+    },
     now: Date.now,
   };
   const channels = new ChannelService(deps);

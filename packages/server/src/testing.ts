@@ -40,7 +40,7 @@ export interface SpawnOptions {
 }
 
 const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
-export const TEST_PASSWORD = 'correct horse battery staple';
+export const TEST_PASSWORD = 'plum tree under the river 42';
 const START_TIMEOUT_MS = 30_000;
 
 const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
@@ -73,7 +73,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   const storeEnv: Record<string, string> = pgUrl
     ? { DATABASE_URL: pgUrl, SOTONG_PG_SCHEMA: options.env?.SOTONG_PG_SCHEMA ?? ownSchema! }
     : { DATA_DIR: dataDir, ...(explicitUrl !== undefined ? { DATABASE_URL: explicitUrl } : {}) };
-  const admin = { email: 'admin@sotong.test', password: 'admin password for tests' };
+  const admin = { email: 'admin@sotong.test', password: 'lantern over the quiet harbour' };
   let child: ChildProcess | undefined;
   let log = '';
   let adminToken: string | undefined;

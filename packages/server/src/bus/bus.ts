@@ -5,6 +5,8 @@ export type BusMessage =
   | { kind: 'event'; event: ChannelEvent }
   | { kind: 'channel-signal'; channelId: string; signal: Signal }
   | { kind: 'user-signal'; userId: string; signal: Signal }
+  /** The user's sessions must end now (deactivated, role or password changed). */
+  | { kind: 'user-revoked'; userId: string; reason: string }
   /** A user joined or left a channel: every node with that user's sessions (un)subscribes them. */
   | { kind: 'membership'; userId: string; channelId: string; joined: boolean; seq: number }
   /** One node's view of a user: the status of that user's sessions on that node. */
@@ -22,6 +24,7 @@ export function topicOf(message: BusMessage): Topic {
     case 'channel-signal':
       return { kind: 'channel', id: message.channelId };
     case 'user-signal':
+    case 'user-revoked':
     case 'membership':
       return { kind: 'user', id: message.userId };
     case 'presence':

@@ -10,7 +10,7 @@ import { COMMAND_ROUTES } from './routes.js';
 export const API_PREFIX = '/api/v1';
 
 const ErrorBody = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
-const errorResponses = Object.fromEntries([...new Set(Object.values(HTTP_STATUS))].map((status) => [status, ErrorBody]));
+export const errorResponses = Object.fromEntries([...new Set(Object.values(HTTP_STATUS))].map((status) => [status, ErrorBody]));
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,7 +18,7 @@ declare module 'fastify' {
   }
 }
 
-function bearer(request: FastifyRequest): string {
+export function bearer(request: FastifyRequest): string {
   const header = request.headers.authorization ?? '';
   const match = /^Bearer (\S+)$/i.exec(header);
   if (!match) throw new SotongError('unauthenticated', 'send Authorization: Bearer <token>');
@@ -33,12 +33,16 @@ function splitSchema(name: CommandName, url: string) {
   return { params: pathKeys.length > 0 ? args.pick(pick) : undefined, rest: pathKeys.length > 0 ? args.omit(pick) : args };
 }
 
-export async function registerApi(app: FastifyInstance, services: Services): Promise<void> {
-  const api = app.withTypeProvider<ZodTypeProvider>();
-
-  const authenticate = async (request: FastifyRequest) => {
+/** The preHandler of every signed-in route: the bearer token becomes the request's actor. */
+export function authenticator(services: Services): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
     request.actor = (await services.accounts.authenticate(bearer(request))).actor;
   };
+}
+
+export async function registerApi(app: FastifyInstance, services: Services): Promise<void> {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const authenticate = authenticator(services);
 
   api.post(
     `${API_PREFIX}/auth/login`,
@@ -50,7 +54,7 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
         response: { 200: LoginResult, ...errorResponses },
       },
     },
-    async (request) => services.accounts.login(request.body.email, request.body.password),
+    async (request) => services.accounts.login(request.body.email, request.body.password, { address: request.ip }),
   );
 
   api.post(

@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services/dispatch.js';
 import type { StoreProvider } from '../store/store.js';
-import { API_PREFIX, registerApi } from './api.js';
+import { registerAdminApi } from './admin.js';
+import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 
 export interface HttpDeps {
@@ -57,6 +58,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     return deps.metrics.registry.metrics();
   });
   await registerApi(app, deps.services);
+  await registerAdminApi(app, deps.services, authenticator(deps.services));
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

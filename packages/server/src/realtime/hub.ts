@@ -1,4 +1,4 @@
-import type { ChannelEvent, PresenceStatus, ServerFrame } from '@sotong/protocol';
+import { CLOSE_CODES, type ChannelEvent, type PresenceStatus, type ServerFrame } from '@sotong/protocol';
 import type { Bus, BusMessage, Topic } from '../bus/bus.js';
 import type { Metrics } from '../metrics.js';
 
@@ -11,6 +11,7 @@ export interface HubSession {
   /** A sequenced frame: held back while the session is catching up, so nothing overtakes its backlog. */
   deliver(channelId: string, seq: number, frame: Buffer): void;
   push(frame: Buffer): void;
+  close(code: number, reason: string): void;
 }
 
 export function encodeFrame(frame: ServerFrame): Buffer {
@@ -100,6 +101,9 @@ export class Hub {
         return this.pushAll(this.byUser.get(message.userId), encodeFrame({ t: 'signal', s: message.signal }));
       case 'membership':
         return this.onMembership(message);
+      case 'user-revoked':
+        for (const session of [...(this.byUser.get(message.userId) ?? [])]) session.close(CLOSE_CODES.revoked, message.reason);
+        return;
       case 'presence':
       case 'presence-query':
         return; // the presence tracker's business; it reports changes through pushPresence

@@ -1,25 +1,55 @@
-import { SotongError, type User } from '@sotong/protocol';
+import { SotongError, type AuditEvent, type User, type WorkspaceRole } from '@sotong/protocol';
+import { checkPasswordPolicy } from '../auth/password-policy.js';
 import { hashPassword, randomPassword, verifyPassword } from '../auth/passwords.js';
 import { newSessionToken, tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { ServiceDeps } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
-import { userView } from './views.js';
-
-const MIN_PASSWORD = 12;
+import type { Store } from '../store/store.js';
+import { auditView, userView } from './views.js';
 
 export interface Authenticated {
   actor: Actor;
   user: User;
 }
 
-/** Email + password accounts and session tokens (the identity issue adds directory, SSO, 2FA, devices). */
+/** Where a sign-in comes from, for throttling and the audit log. */
+export interface Origin {
+  address: string;
+}
+
+interface AuditEntry {
+  workspaceId: string | null;
+  actorId: string | null;
+  action: string;
+  target?: string | null;
+  address?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Email + password accounts, session tokens, sign-in throttling, and the admin side: roles,
+ * deactivation, the audit log. (Directory, SSO, 2FA and devices come with the identity work.)
+ */
 export class AccountService {
   constructor(private readonly deps: ServiceDeps) {}
+
+  private async audit(tx: Store, entry: AuditEntry): Promise<void> {
+    await tx.security.audit({
+      at: this.deps.now(),
+      workspace_id: entry.workspaceId,
+      actor_id: entry.actorId,
+      action: entry.action,
+      target: entry.target ?? null,
+      address: entry.address ?? null,
+      details: JSON.stringify(entry.details ?? {}),
+    });
+  }
 
   /** First run: one workspace and its owner. Returns the generated password when none was configured. */
   async bootstrap(workspaceName: string, adminEmail: string, adminPassword?: string): Promise<{ created: boolean; password?: string }> {
     if (await this.deps.store.read.users.firstWorkspace()) return { created: false };
+    if (adminPassword !== undefined) checkPasswordPolicy(adminPassword, this.deps.limits.passwordMinLength, { email: adminEmail, displayName: 'Admin' });
     const password = adminPassword ?? randomPassword();
     const hash = await hashPassword(password, this.deps.limits.scryptCost);
     const now = this.deps.now();
@@ -34,17 +64,50 @@ export class AccountService {
     return adminPassword ? { created: true } : { created: true, password };
   }
 
-  async login(email: string, password: string): Promise<{ token: string; user: User }> {
+  /**
+   * Too many failures lock the account, and separately the source address, for a while: guessing
+   * is slow, and one attacker cannot lock everyone out from one address without being locked first.
+   */
+  async login(email: string, password: string, origin: Origin): Promise<{ token: string; user: User }> {
+    const { limits, now } = this.deps;
+    const accountKey = `account:${email.toLowerCase()}`;
+    const addressKey = `address:${origin.address}`;
     const user = await this.deps.store.read.users.byEmail(email);
+    const [membership] = user ? await this.deps.store.read.users.workspacesOf(user.id) : [];
+    const workspaceId = membership?.workspace_id ?? null;
+    for (const key of [accountKey, addressKey]) {
+      const state = await this.deps.store.read.security.failures(key);
+      if (state?.locked_until && state.locked_until > now()) {
+        const retryAfterMs = state.locked_until - now();
+        await this.deps.queue.run(async (tx) => {
+          await this.audit(tx, { workspaceId, actorId: null, action: 'login.refused_locked', target: email.toLowerCase(), address: origin.address, details: { key: key.split(':')[0] } });
+          return { result: undefined };
+        });
+        throw new SotongError('rate_limited', 'too many failed sign-ins; try again later', { retryAfterMs });
+      }
+    }
     // Hash even when the user is unknown, so timing does not tell which emails exist.
     const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await hashPassword(password, 1024), false);
-    if (!user || !ok || user.deactivated_at !== null) throw new SotongError('unauthenticated', 'wrong email or password');
-    const [membership] = await this.deps.store.read.users.workspacesOf(user.id);
-    if (!membership) throw new SotongError('forbidden', 'the account belongs to no workspace');
+    if (!user || !ok || user.deactivated_at !== null || !membership) {
+      await this.deps.queue.run(async (tx) => {
+        const at = now();
+        const reason = !user ? 'unknown_email' : user.deactivated_at !== null ? 'deactivated' : !membership ? 'no_workspace' : 'wrong_password';
+        await this.audit(tx, { workspaceId, actorId: user?.id ?? null, action: 'login.failed', target: email.toLowerCase(), address: origin.address, details: { reason } });
+        for (const [key, max] of [[accountKey, limits.loginMaxFailures], [addressKey, limits.loginAddressMaxFailures]] as const) {
+          if ((await tx.security.recordFailure(key, at, limits.loginWindowMs)) < max) continue;
+          await tx.security.lock(key, at + limits.loginLockoutMs);
+          await this.audit(tx, { workspaceId, actorId: null, action: 'login.locked', target: key, address: origin.address, details: { lockoutMs: limits.loginLockoutMs } });
+        }
+        return { result: undefined };
+      });
+      throw new SotongError('unauthenticated', 'wrong email or password');
+    }
     const token = newSessionToken();
-    const now = this.deps.now();
     await this.deps.queue.run(async (tx) => {
-      await tx.users.createSession(tokenHash(token), user.id, now, now + this.deps.limits.sessionTtlHours * 3_600_000);
+      const at = now();
+      await tx.security.clear(accountKey);
+      await tx.users.createSession(tokenHash(token), user.id, at, at + limits.sessionTtlHours * 3_600_000);
+      await this.audit(tx, { workspaceId, actorId: user.id, action: 'login.succeeded', target: user.email, address: origin.address });
       return { result: undefined };
     });
     return { token, user: userView(user, membership.workspace_id, membership.role) };
@@ -74,7 +137,7 @@ export class AccountService {
   ): Promise<User> {
     const workspaceId = actor === 'system' ? (input.workspaceId ?? (await this.defaultWorkspaceId())) : actor.workspaceId;
     if (actor !== 'system') assertCan(actor, 'user.create', { kind: 'workspace', workspaceId });
-    if (input.password !== undefined) checkPasswordPolicy(input.password);
+    if (input.password !== undefined) checkPasswordPolicy(input.password, this.deps.limits.passwordMinLength, input);
     const hash = input.password === undefined ? null : await hashPassword(input.password, this.deps.limits.scryptCost);
     const now = this.deps.now();
     const role = input.role ?? 'member';
@@ -84,22 +147,66 @@ export class AccountService {
       const row = { id: newId('u', now), email, display_name: input.displayName, password_hash: hash, created_at: now, deactivated_at: null };
       await tx.users.create(row);
       await tx.users.addToWorkspace(workspaceId, row.id, role, now);
+      await this.audit(tx, { workspaceId, actorId: actor === 'system' ? null : actor.userId, action: 'user.created', target: row.id, details: { role } });
       return { result: userView(row, workspaceId, role) };
     });
   }
 
   async resetPassword(email: string, password?: string): Promise<string> {
     const next = password ?? randomPassword();
-    checkPasswordPolicy(next);
+    const user = await this.deps.store.read.users.byEmail(email);
+    if (!user) throw new SotongError('not_found', 'no such user');
+    checkPasswordPolicy(next, this.deps.limits.passwordMinLength, { email: user.email, displayName: user.display_name });
     const hash = await hashPassword(next, this.deps.limits.scryptCost);
+    const [membership] = await this.deps.store.read.users.workspacesOf(user.id);
     await this.deps.queue.run(async (tx) => {
-      const user = await tx.users.byEmail(email);
-      if (!user) throw new SotongError('not_found', 'no such user');
       await tx.users.setPasswordHash(user.id, hash);
       await tx.users.deleteSessionsOf(user.id);
-      return { result: undefined };
+      await this.audit(tx, { workspaceId: membership?.workspace_id ?? null, actorId: null, action: 'password.reset', target: user.id });
+      return { result: undefined, publish: [{ kind: 'user-revoked', userId: user.id, reason: 'password_reset' }] };
     });
     return next;
+  }
+
+  /** Ends every session of the user at once, on every node, and refuses new ones. */
+  async deactivate(actor: Actor, userId: string): Promise<void> {
+    assertCan(actor, 'user.manage', { kind: 'workspace', workspaceId: actor.workspaceId });
+    if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot deactivate yourself');
+    await this.deps.queue.run(async (tx) => {
+      const target = await this.memberOfWorkspace(tx, actor, userId);
+      if (target.role === 'owner' && actor.role !== 'owner') throw new SotongError('forbidden', 'only an owner can deactivate an owner');
+      await tx.users.deactivate(userId, this.deps.now());
+      await tx.users.deleteSessionsOf(userId);
+      await this.audit(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, action: 'user.deactivated', target: userId });
+      return { result: undefined, publish: [{ kind: 'user-revoked', userId, reason: 'deactivated' }] };
+    });
+  }
+
+  /** A changed role takes effect at once: live sessions are closed and reconnect with it. */
+  async setRole(actor: Actor, userId: string, role: Exclude<WorkspaceRole, 'owner'>): Promise<User> {
+    assertCan(actor, 'user.manage', { kind: 'workspace', workspaceId: actor.workspaceId });
+    if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot change your own role');
+    return this.deps.queue.run(async (tx) => {
+      const target = await this.memberOfWorkspace(tx, actor, userId);
+      if (target.role === 'owner') throw new SotongError('forbidden', "an owner's role is changed by transferring ownership");
+      await tx.users.setRole(actor.workspaceId, userId, role);
+      await this.audit(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, action: 'role.changed', target: userId, details: { from: target.role, to: role } });
+      return {
+        result: userView(target.user, actor.workspaceId, role),
+        publish: [{ kind: 'user-revoked', userId, reason: 'role_changed' }],
+      };
+    });
+  }
+
+  async auditLog(actor: Actor, limit: number, before?: number): Promise<AuditEvent[]> {
+    assertCan(actor, 'audit.read', { kind: 'workspace', workspaceId: actor.workspaceId });
+    return (await this.deps.store.read.security.auditPage(actor.workspaceId, limit, before)).map(auditView);
+  }
+
+  private async memberOfWorkspace(tx: Store, actor: Actor, userId: string) {
+    const [user, role] = await Promise.all([tx.users.byId(userId), tx.users.workspaceRole(actor.workspaceId, userId)]);
+    if (!user || !role) throw new SotongError('not_found', 'no such user in this workspace');
+    return { user, role };
   }
 
   async me(actor: Actor): Promise<User> {
@@ -118,11 +225,5 @@ export class AccountService {
     const ws = await this.deps.store.read.users.firstWorkspace();
     if (!ws) throw new SotongError('not_found', 'no workspace yet: start the server once');
     return ws.id;
-  }
-}
-
-function checkPasswordPolicy(password: string): void {
-  if (password.length < MIN_PASSWORD) {
-    throw new SotongError('bad_request', `a password needs at least ${MIN_PASSWORD} characters`);
   }
 }

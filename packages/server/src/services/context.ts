@@ -15,6 +15,12 @@ export interface ServiceLimits {
   maxMessageChars: number;
   scryptCost: number;
   sessionTtlHours: number;
+  passwordMinLength: number;
+  /** Failed sign-ins within the window that lock an account, or a source address. */
+  loginMaxFailures: number;
+  loginAddressMaxFailures: number;
+  loginWindowMs: number;
+  loginLockoutMs: number;
 }
 
 export interface ServiceDeps {

@@ -36,6 +36,8 @@ const RULES = {
   'workspace.read': (f) => f.sameWorkspace,
   'channel.create': (f) => f.sameWorkspace && !f.guest,
   'user.create': (f) => f.sameWorkspace && f.admin,
+  'user.manage': (f) => f.sameWorkspace && f.admin,
+  'audit.read': (f) => f.sameWorkspace && f.admin,
   'channel.read': (f) => f.sameWorkspace && (f.member || (f.isPublic && !f.guest)),
   'channel.join': (f) => f.sameWorkspace && f.isPublic && !f.guest && !f.archived,
   'channel.leave': (f) => f.member && f.conversation === false,

@@ -1,6 +1,6 @@
-import type { Channel, ChannelEvent, ChannelView, Message, Reaction, User, WorkspaceRole } from '@sotong/protocol';
+import type { AuditEvent, Channel, ChannelEvent, ChannelView, Message, Reaction, User, WorkspaceRole } from '@sotong/protocol';
 import type { MemberChannelRow } from '../store/channels.js';
-import type { ChannelRow, EventRow, MessageRow, UserRow } from '../store/schema.js';
+import type { AuditRow, ChannelRow, EventRow, MessageRow, UserRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { decodeText } from './content.js';
 
@@ -145,4 +145,16 @@ export async function hydrateEvents(store: Store, rows: EventRow[]): Promise<Cha
     if (row.message_id && messages.has(row.message_id)) event.message = messages.get(row.message_id);
     return event as ChannelEvent;
   });
+}
+
+export function auditView(row: AuditRow): AuditEvent {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    action: row.action,
+    actorId: row.actor_id,
+    target: row.target,
+    address: row.address,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+  };
 }

@@ -167,5 +167,28 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '002_account_security': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('workspace_id', 'text')
+          .addColumn('actor_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('address', 'text')
+          .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_events_workspace').on('audit_events').columns(['workspace_id', 'id']).execute();
+        await db.schema
+          .createTable('login_failures')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('first_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_until', 'bigint')
+          .execute();
+      },
+    },
   };
 }

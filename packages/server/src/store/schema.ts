@@ -62,6 +62,19 @@ export interface Database {
   message_edits: { message_id: string; edited_at: number; content_format: string; content: Uint8Array };
   reactions: { message_id: string; emoji: string; user_id: string; created_at: number };
   mentions: { message_id: string; channel_id: string; seq: number; user_id: string };
+  /** Append-only: rows are inserted, never updated or deleted. */
+  audit_events: {
+    id: Generated<number>;
+    at: number;
+    workspace_id: string | null;
+    actor_id: string | null;
+    action: string;
+    target: string | null;
+    address: string | null;
+    details: string;
+  };
+  /** Failed sign-ins per account (`account:<email>`) and per source address (`address:<ip>`). */
+  login_failures: { key: string; failures: number; first_at: number; locked_until: number | null };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
 }
@@ -72,3 +85,5 @@ export type MemberRow = Selectable<Database['channel_members']>;
 export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type AuditRow = Selectable<Database['audit_events']>;
+export type NewAuditRow = Insertable<Database['audit_events']>;

@@ -3,6 +3,7 @@ import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
 import { EventStore } from './events.js';
 import { MessageStore } from './messages.js';
+import { SecurityStore } from './security.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { CompiledQueries } from './compiled.js';
@@ -15,6 +16,7 @@ export interface Store {
   channels: ChannelStore;
   messages: MessageStore;
   events: EventStore;
+  security: SecurityStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -41,6 +43,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     channels: new ChannelStore(db, compiled),
     messages: new MessageStore(db, compiled),
     events: new EventStore(db, compiled),
+    security: new SecurityStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);

@@ -89,4 +89,12 @@ export class UserStore {
   async deleteSessionsOf(userId: string): Promise<void> {
     await this.db.deleteFrom('auth_sessions').where('user_id', '=', userId).execute();
   }
+
+  async deactivate(userId: string, at: number): Promise<void> {
+    await this.db.updateTable('users').set({ deactivated_at: at }).where('id', '=', userId).execute();
+  }
+
+  async setRole(workspaceId: string, userId: string, role: string): Promise<void> {
+    await this.db.updateTable('workspace_members').set({ role }).where('workspace_id', '=', workspaceId).where('user_id', '=', userId).execute();
+  }
 }
