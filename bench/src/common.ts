@@ -3,7 +3,7 @@
  * server: the job description the orchestrator hands a load generator, the report it gets back,
  * and small helpers (percentiles, /proc readers).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** One authenticated identity: the socket sends `{t:'auth', token}`; `userId` is who that is. */
 export interface Identity {
@@ -61,6 +61,15 @@ export interface LoadgenRequest {
   target: string;
   wsUrl: string;
   serverPid: number;
+  /**
+   * Cluster runs: the nodes' socket URLs; socket i (identity i) connects to wsUrls[i % n], so
+   * members[0] (the fan-out sender) is on the first node and the others alternate.
+   */
+  wsUrls?: string[];
+  /** Cluster runs: every node's pid; `cpu.serverPct` is their sum, `cpu.serverPctByNode` each. */
+  serverPids?: number[];
+  /** Other processes whose CPU to report over the window, by command name (e.g. postgres, nats-server). */
+  watchProcesses?: string[];
   /** Unique per run: clientMsgIds are `${nonce}-${n}` so retries never dedupe across runs. */
   nonce: string;
   /** Sockets being opened at once while connecting. */
@@ -85,6 +94,10 @@ export interface CpuSummary {
   serverPct: number;
   /** Load generator CPU over the window, in % of one core. */
   loadgenPct: number;
+  /** Cluster runs: each node's CPU (serverPct is their sum). */
+  serverPctByNode?: number[];
+  /** CPU of the watched processes (all processes of that command name on this machine), % of one core. */
+  others?: Record<string, number>;
 }
 
 export interface LoadgenReport {
@@ -118,6 +131,8 @@ export interface LoadgenReport {
   errors?: Record<string, number>;
   /** Server's own metrics over the whole run (connect to close), when it exposes them. */
   serverMetrics?: Record<string, number | { count: number; mean: number }>;
+  /** Cluster runs with several nodes: each node's metrics (serverMetrics is the first node's). */
+  serverMetricsByNode?: Record<string, number | { count: number; mean: number }>[];
 }
 
 /** Percentile of an ascending-sorted array (nearest rank). */
@@ -181,6 +196,29 @@ export class Samples {
       p99Ms: round(percentile(s, 99), 3),
       maxMs: round(s.length ? s[s.length - 1]! : Number.NaN, 3),
     };
+  }
+}
+
+/** Pids of every process whose command name (/proc/<pid>/comm) is `name`. */
+export function pidsByName(name: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) out.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of a process, or undefined when it is gone. */
+export function tryCpuSec(pid: number): number | undefined {
+  try {
+    return readCpuSec(pid);
+  } catch {
+    return undefined;
   }
 }
 

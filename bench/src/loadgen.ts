@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { AuthResult } from '@sotong/protocol';
 import {
+  type CpuSummary,
   type DmJob,
   type FanoutJob,
   type Identity,
@@ -19,11 +20,13 @@ import {
   type LatencyJob,
   type LoadgenReport,
   type LoadgenRequest,
+  pidsByName,
   readCpuSec,
   readRssBytes,
   round,
   Samples,
   sleep,
+  tryCpuSec,
 } from './common.js';
 
 const POSTED = Buffer.from('"message.posted"');
@@ -130,7 +133,8 @@ async function connectAll(req: LoadgenRequest, identities: Identity[], tally: Ta
   const openOne = (index: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const identity = identities[index]!;
-      const ws = new WebSocket(req.wsUrl, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30_000 });
+      const url = req.wsUrls?.length ? req.wsUrls[index % req.wsUrls.length]! : req.wsUrl;
+      const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30_000 });
       const conn = new Conn(ws, identity, index);
       conns[index] = conn;
       const timer = setTimeout(() => reject(new Failure(`socket ${index}: no auth result within 30 s`)), 30_000);
@@ -207,19 +211,39 @@ async function closeAll(conns: Conn[]): Promise<void> {
 /** CPU of the server and of this process, between start() and stop(). */
 let activeMeter: { stop(): unknown } | null = null;
 
-function cpuMeter(serverPid: number, profile: boolean): { stop(): { serverPct: number; loadgenPct: number } } {
-  if (profile) process.kill(serverPid, 'SIGUSR2');
+function cpuMeter(req: LoadgenRequest): { stop(): CpuSummary } {
+  const profile = req.profileWindow;
+  const serverPids = req.serverPids?.length ? req.serverPids : [req.serverPid];
+  if (profile) process.kill(req.serverPid, 'SIGUSR2');
+  // Watched processes (PostgreSQL backends, nats-server): the ones alive at both ends of the window.
+  const watched = (req.watchProcesses ?? []).map((name) => ({ name, start: new Map(pidsByName(name).map((pid) => [pid, tryCpuSec(pid)] as const)) }));
   const t0 = performance.now();
-  const s0 = readCpuSec(serverPid);
+  const s0 = serverPids.map((pid) => readCpuSec(pid));
   const l0 = process.cpuUsage();
   return (activeMeter = {
     stop() {
       activeMeter = null;
       const sec = (performance.now() - t0) / 1000;
-      const s1 = readCpuSec(serverPid);
+      const byNode = serverPids.map((pid, i) => round((((tryCpuSec(pid) ?? s0[i]!) - s0[i]!) / sec) * 100, 1));
       const l = process.cpuUsage(l0);
-      if (profile) process.kill(serverPid, 'SIGUSR2');
-      return { serverPct: round(((s1 - s0) / sec) * 100, 1), loadgenPct: round(((l.user + l.system) / 1e6 / sec) * 100, 1) };
+      if (profile) process.kill(req.serverPid, 'SIGUSR2');
+      const summary: CpuSummary = {
+        serverPct: round(byNode.reduce((a, b) => a + b, 0), 1),
+        loadgenPct: round(((l.user + l.system) / 1e6 / sec) * 100, 1),
+      };
+      if (serverPids.length > 1) summary.serverPctByNode = byNode;
+      if (watched.length) {
+        summary.others = {};
+        for (const w of watched) {
+          let used = 0;
+          for (const [pid, start] of w.start) {
+            const end = tryCpuSec(pid);
+            if (start !== undefined && end !== undefined) used += end - start;
+          }
+          summary.others[w.name] = round((used / sec) * 100, 1);
+        }
+      }
+      return summary;
     },
   });
 }
@@ -393,7 +417,7 @@ async function runFanout(req: LoadgenRequest, job: FanoutJob, tally: Tally, deco
       return completed;
     },
     () => `in flight: ${[...inflight].map(([m, p]) => `#${m} acked=${p.acked} delivered ${p.got}/${others}`).join(', ')}`,
-    () => (meter = cpuMeter(req.serverPid, req.profileWindow)),
+    () => (meter = cpuMeter(req)),
   );
   const cpu = meter!.stop();
   sending = false;
@@ -496,7 +520,7 @@ async function runDm(req: LoadgenRequest, job: DmJob, tally: Tally, decoder: Dec
       return completed;
     },
     () => `${inflight.size} in flight, e.g. ${[...inflight].slice(0, 5).map(([m, p]) => `#${m} pair ${p.pair} acked=${p.acked} delivered=${p.delivered}`).join(', ')}`,
-    () => (meter = cpuMeter(req.serverPid, req.profileWindow)),
+    () => (meter = cpuMeter(req)),
   );
   const cpu = meter!.stop();
   sending = false;
@@ -592,7 +616,7 @@ async function runLatency(req: LoadgenRequest, job: LatencyJob, tally: Tally, de
       return acks;
     },
     () => `${unacked.size} messages unacked`,
-    () => (meter = cpuMeter(req.serverPid, req.profileWindow)),
+    () => (meter = cpuMeter(req)),
   );
   const cpu = meter!.stop();
   pacing = false;

@@ -8,6 +8,7 @@
  * bench/results/<timestamp>.json.
  */
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,7 +24,17 @@ import {
   round,
   sleep,
 } from './common.js';
-import { createChannel, metricsDelta, openDms, scrapeMetrics, startBaselineTarget, startSotongTarget, type Target, type TargetOptions } from './targets.js';
+import {
+  createChannel,
+  metricsDelta,
+  openDms,
+  probeTcp,
+  scrapeMetrics,
+  startBaselineTarget,
+  startSotongTarget,
+  type Target,
+  type TargetOptions,
+} from './targets.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -52,7 +63,11 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [options]
   --reps N                 repetitions (full: 3; medians are reported)
   --window S --warmup S    measurement window / warm-up seconds per run
   --only baseline|sotong   run one target (ratios are then null)
-  --scenarios LIST         comma list of fanout,dm,latency100,idle (default: all)
+  --scenarios LIST         comma list of fanout,dm,latency100,idle,cluster (default: all)
+                           cluster: fan-out (and DM) on PostgreSQL + NATS, 1 and 2 nodes;
+                           it needs the SQLite fan-out for its ratio, so it adds fanout
+  --pg-url URL             PostgreSQL for cluster (default postgres://postgres@127.0.0.1:5432/test)
+  --nats-url URL           NATS for cluster (default nats://127.0.0.1:4222)
   --idle-connections N     idle sockets (full: 10000, quick: 2000)
   --fanout-window K        fan-out messages in flight (default 4)
   --dm-window K            messages in flight per DM pair (default 1)
@@ -71,7 +86,9 @@ function parseArgs(argv: string[]) {
     save: true,
     profile: null as string | null,
     serverEnv: {} as Record<string, string>,
-    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle']),
+    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle', 'cluster']),
+    pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
     overrides: {} as Partial<Config>,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -105,6 +122,8 @@ function parseArgs(argv: string[]) {
       case '--scenarios': args.scenarios = new Set(value().split(',')); break;
       case '--self-test': args.selfTest = true; break;
       case '--no-save': args.save = false; break;
+      case '--pg-url': args.pgUrl = value(); break;
+      case '--nats-url': args.natsUrl = value(); break;
       case '--profile': args.profile = value(); break;
       case '--server-env': {
         const [k, ...rest] = value().split('=');
@@ -167,17 +186,20 @@ function nonce(): string {
 function runLoadgen(cfg: Config, target: Target, job: Job, profile?: { dir: string; name: string }): Promise<LoadgenReport> {
   const sockets = job.kind === 'idle' ? job.connections : job.kind === 'dm' ? job.pairs.length * 2 : job.members.length;
   const budgetSec = 30 + sockets / 50 + ('windowSec' in job ? job.warmupSec + job.windowSec : 0) + cfg.stallSec + 15;
+  const nodes = target.nodes ?? [target];
   const req: LoadgenRequest = {
     target: target.name,
     wsUrl: target.wsUrl,
     serverPid: target.pid,
+    ...(target.nodes ? { wsUrls: nodes.map((n) => n.wsUrl), serverPids: nodes.map((n) => n.pid) } : {}),
+    ...(target.store === 'postgres' ? { watchProcesses: ['postgres', 'nats-server'] } : {}),
     nonce: nonce(),
     connectConcurrency: cfg.connectConcurrency,
     stallSec: cfg.stallSec,
     profileWindow: profile !== undefined && job.kind !== 'idle',
     job,
   };
-  const before = target.metricsUrl ? scrapeMetrics(target.metricsUrl) : null;
+  const before = nodes.map((n) => (n.metricsUrl ? scrapeMetrics(n.metricsUrl) : null));
   return new Promise<LoadgenReport>((resolve) => {
     const child = fork(LOADGEN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let report: LoadgenReport | null = null;
@@ -191,9 +213,13 @@ function runLoadgen(cfg: Config, target: Target, job: Job, profile?: { dir: stri
       if (req.profileWindow && profile) await collectProfile(target.pid, profile);
       resolve(report ?? { ok: false, target: target.name, kind: job.kind, error: `load generator exited (${code ?? signal}) without a report` });
     });
-    void (before ?? Promise.resolve()).then(() => child.send(req));
+    void Promise.all(before).then(() => child.send(req));
   }).then(async (report) => {
-    if (before && target.metricsUrl) report.serverMetrics = metricsDelta(await before, await scrapeMetrics(target.metricsUrl));
+    const deltas = await Promise.all(
+      nodes.map(async (n, i) => (before[i] && n.metricsUrl ? metricsDelta((await before[i])!, await scrapeMetrics(n.metricsUrl)) : undefined)),
+    );
+    if (deltas[0]) report.serverMetrics = deltas[0];
+    if (nodes.length > 1) report.serverMetricsByNode = deltas.map((d) => d ?? {});
     return report;
   });
 }
@@ -305,12 +331,88 @@ function summarizeRun(r: LoadgenReport): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cluster: PostgreSQL + NATS, one node and two nodes on one schema and one bus prefix
+
+/** Target names of the cluster runs in `runs`. */
+const PG_ONE = 'sotong-pg';
+const PG_TWO = 'sotong-pg-2nodes';
+
+interface ClusterFixture {
+  /** One PostgreSQL + NATS node: its users, fan-out channel and DM pairs. */
+  one: Fixture;
+  /** The same node plus a second one on the same schema and bus prefix (null if it did not start). */
+  two: Fixture | null;
+  /** Every node, in start order (stopped in reverse: the first one drops the schema). */
+  nodes: Target[];
+}
+
+function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : defaultPort };
+}
+
+/**
+ * Starts the first PostgreSQL + NATS node (spawnServer makes it a fresh schema `t_bench_<hex>`,
+ * dropped when that node stops), builds the fan-out and DM fixture on it, then starts a second node
+ * joining the same schema and the same bus prefix (`bench<hex>`: core NATS subjects, which keep
+ * nothing once the nodes disconnect). Throws with the reason when something is not there.
+ */
+async function prepareCluster(
+  cfg: Config,
+  env: Record<string, string>,
+  pgUrl: string,
+  natsUrl: string,
+  started: Target[],
+): Promise<ClusterFixture> {
+  const pg = hostPort(pgUrl, 5432);
+  const nats = hostPort(natsUrl, 4222);
+  const [pgDown, natsDown] = await Promise.all([probeTcp(pg.host, pg.port), probeTcp(nats.host, nats.port)]);
+  const down = [
+    ...(pgDown ? [`PostgreSQL at ${pg.host}:${pg.port} unreachable (${pgDown})`] : []),
+    ...(natsDown ? [`NATS at ${nats.host}:${nats.port} unreachable (${natsDown})`] : []),
+  ];
+  if (down.length) throw new Error(down.join('; '));
+  // spawnServer names the schemas it makes with this prefix: leftovers of a killed bench are easy to find.
+  process.env.SOTONG_TEST_SCHEMA_PREFIX ??= 't_bench_';
+  const clusterEnv = { ...env, DATABASE_URL: pgUrl, BUS_URL: natsUrl, SOTONG_BUS_PREFIX: `bench${randomBytes(4).toString('hex')}` };
+  const nodes: Target[] = [];
+  const first = await startSotongTarget({ env: clusterEnv, name: PG_ONE });
+  nodes.push(first);
+  started.push(first);
+  log(`${PG_ONE}: node 1 pid ${first.pid}, schema ${first.storeEnv?.SOTONG_PG_SCHEMA}, bus prefix ${clusterEnv.SOTONG_BUS_PREFIX}`);
+  const one = await prepare(cfg, first, new Set(['fanout', 'dm']));
+  let two: Fixture | null = null;
+  try {
+    const second = await startSotongTarget({ env: { ...clusterEnv, ...first.storeEnv }, name: `${PG_ONE}-node2` });
+    nodes.push(second);
+    started.push(second);
+    log(`${PG_TWO}: node 2 pid ${second.pid} on the same schema and bus prefix`);
+    two = { ...one, target: { ...first, name: PG_TWO, nodes: [first, second] } };
+  } catch (err) {
+    log(`${PG_TWO}: second node did not start: ${(err as Error).message}`);
+    throw Object.assign(new Error(`second node did not start: ${(err as Error).message.split('\n')[0]}`), { partial: { one, two: null, nodes } });
+  }
+  return { one, two, nodes };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Results
 
 /** Median of one field over the successful runs; null when none succeeded. */
 function med(runs: LoadgenReport[] | undefined, pick: (r: LoadgenReport) => number | undefined): number | null {
   const values = (runs ?? []).filter((r) => r.ok).map(pick).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   return values.length ? median(values) : null;
+}
+
+/** A URL without its password, for the report. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 function ratio(a: number | null, b: number | null): number | null {
@@ -324,7 +426,14 @@ function failures(runs: Runs): string[] {
   return out;
 }
 
-function assemble(cfg: Config, runs: Runs, candidate: string | null, notes: string[], serverEnv: Record<string, string>) {
+function assemble(
+  cfg: Config,
+  runs: Runs,
+  candidate: string | null,
+  notes: string[],
+  serverEnv: Record<string, string>,
+  cluster: { nodes: number | null; note: string | null; pgUrl: string; natsUrl: string; sqliteStore: string | null },
+) {
   const s = candidate ? runs[candidate] ?? {} : {};
   const b = runs.baseline ?? {};
   const cpuOf = (list: LoadgenReport[] | undefined) => ({
@@ -348,6 +457,16 @@ function assemble(cfg: Config, runs: Runs, candidate: string | null, notes: stri
   const idleRss = med(s.idle, (r) => r.rssBytesPerConnection);
   const baseIdleRss = med(b.idle, (r) => r.rssBytesPerConnection);
   const lat99 = med(s.latency100, (r) => r.latency?.p99Ms);
+  // Cluster: the same fan-out/DM jobs on PostgreSQL + NATS; the SQLite reference is `s.fanout` above.
+  const c1 = runs[PG_ONE] ?? {};
+  const c2 = runs[PG_TWO] ?? {};
+  const otherCpu = (list: LoadgenReport[] | undefined, name: string) => med(list, (r) => r.cpu?.others?.[name]);
+  const clusterFanout = med(c1.fanout, (r) => r.deliveriesPerSec);
+  const clusterTwo = med(c2.fanout, (r) => r.deliveriesPerSec);
+  const clusterFanoutPerCpu = perCpu(c1.fanout, (r) => r.deliveriesPerSec);
+  const clusterTwoPerCpu = perCpu(c2.fanout, (r) => r.deliveriesPerSec);
+  const clusterDm = med(c1.dm, (r) => r.messagesPerSec);
+  const clusterRatio = cluster.sqliteStore === 'sqlite' ? ratio(clusterFanout, fanoutRate) : null;
   const result = {
     bench: 'sotong',
     version: 1,
@@ -405,6 +524,52 @@ function assemble(cfg: Config, runs: Runs, candidate: string | null, notes: stri
       rssMarginalBytesPerConnection: med(s.idle, (r) => r.rssMarginalBytesPerConnection),
       ratioToBaseline: ratio(idleRss, baseIdleRss),
     },
+    cluster: {
+      store: 'postgres',
+      bus: 'nats',
+      postgres: redact(cluster.pgUrl),
+      nats: redact(cluster.natsUrl),
+      nodes: cluster.nodes,
+      members: cfg.fanoutMembers,
+      inFlight: cfg.fanoutWindow,
+      deliveriesPerSec: clusterFanout,
+      messagesPerSec: med(c1.fanout, (r) => r.messagesPerSec),
+      p50Ms: med(c1.fanout, (r) => r.latency?.p50Ms),
+      p99Ms: med(c1.fanout, (r) => r.latency?.p99Ms),
+      ...cpuOf(c1.fanout),
+      postgresCpuPct: otherCpu(c1.fanout, 'postgres'),
+      natsCpuPct: otherCpu(c1.fanout, 'nats-server'),
+      deliveriesPerServerCpuSec: clusterFanoutPerCpu,
+      ratioToSqlite: clusterRatio,
+      ratioToSqlitePerServerCpu: cluster.sqliteStore === 'sqlite' ? ratio(clusterFanoutPerCpu, fanoutPerCpu) : null,
+      twoNodeDeliveriesPerSec: clusterTwo,
+      twoNode: {
+        messagesPerSec: med(c2.fanout, (r) => r.messagesPerSec),
+        p50Ms: med(c2.fanout, (r) => r.latency?.p50Ms),
+        p99Ms: med(c2.fanout, (r) => r.latency?.p99Ms),
+        ...cpuOf(c2.fanout),
+        serverCpuPctByNode: (() => {
+          const byNode = (c2.fanout ?? []).filter((r) => r.ok && r.cpu?.serverPctByNode).map((r) => r.cpu!.serverPctByNode!);
+          return byNode.length ? byNode[0]!.map((_, i) => median(byNode.map((b) => b[i]!))) : null;
+        })(),
+        postgresCpuPct: otherCpu(c2.fanout, 'postgres'),
+        natsCpuPct: otherCpu(c2.fanout, 'nats-server'),
+        deliveriesPerServerCpuSec: clusterTwoPerCpu,
+        ratioToOneNode: ratio(clusterTwo, clusterFanout),
+      },
+      dmMessagesPerSec: clusterDm,
+      dm: {
+        pairs: cfg.dmPairs,
+        inFlightPerPair: cfg.dmWindow,
+        p50Ms: med(c1.dm, (r) => r.latency?.p50Ms),
+        p99Ms: med(c1.dm, (r) => r.latency?.p99Ms),
+        ...cpuOf(c1.dm),
+        postgresCpuPct: otherCpu(c1.dm, 'postgres'),
+        natsCpuPct: otherCpu(c1.dm, 'nats-server'),
+        ratioToSqlite: cluster.sqliteStore === 'sqlite' ? ratio(clusterDm, dmRate) : null,
+      },
+      note: cluster.note,
+    },
     baseline: {
       deliveriesPerSec: baseFanoutRate,
       fanoutMessagesPerSec: med(b.fanout, (r) => r.messagesPerSec),
@@ -428,6 +593,7 @@ function assemble(cfg: Config, runs: Runs, candidate: string | null, notes: stri
       dmRatioToBaseline: { target: '>= 0.3', met: dmRate === null ? null : (ratio(dmRate, baseDmRate) ?? 0) >= 0.3 },
       latency100P99Ms: { target: '< 50', met: lat99 === null ? null : lat99 < 50 },
       idleRssBytesPerConnection: { target: '<= 20480', met: idleRss === null ? null : idleRss <= 20480 },
+      clusterRatioToSqlite: { target: '>= 0.7', met: clusterRatio === null ? null : clusterRatio >= 0.7 },
     },
     notes,
     failures: failures(runs),
@@ -481,11 +647,27 @@ async function main(): Promise<void> {
     notes.push(`idle: open-file limit ${limit} is below ${cfg.idleConnections} connections + 1000; connections capped (raise with ulimit -n)`);
     cfg.idleConnections = Math.max(100, limit - 1000);
   }
+  // Cluster mode measures against the SQLite fan-out of the same run, so it brings that along.
+  let clusterNote: string | null = null;
+  let runCluster = args.scenarios.has('cluster');
+  if (runCluster && candidate !== 'sotong') {
+    clusterNote = 'cluster: not run (it needs the Sotong candidate: not with --only baseline or --self-test)';
+    notes.push(clusterNote);
+    runCluster = false;
+  } else if (runCluster && !args.scenarios.has('fanout')) {
+    args.scenarios.add('fanout');
+    notes.push('cluster: fanout added to the scenarios, as the SQLite reference for cluster.ratioToSqlite');
+  }
+  let sqliteStore: string | null = null;
+  let clusterFx: ClusterFixture | null = null;
+
   if (cfg.mode === 'quick') notes.push(`quick mode: ${cfg.reps} repetition(s), ${cfg.windowSec} s windows, ${cfg.idleConnections} idle connections`);
 
   const stopTarget = (t: Target): Promise<void> => t.stop().catch(() => {});
+  // In reverse start order, one at a time: a second cluster node stops before the first one
+  // drops the schema they share.
   const stopAll = async (): Promise<void> => {
-    await Promise.all(started.splice(0).map(stopTarget));
+    for (const t of started.splice(0).reverse()) await stopTarget(t);
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
@@ -530,6 +712,26 @@ async function main(): Promise<void> {
           log(why);
         }
       }
+      if (candidate === 'sotong') sqliteStore = fixtures.get('sotong')?.target.store ?? null;
+      if (runCluster) {
+        if (sqliteStore !== null && sqliteStore !== 'sqlite')
+          notes.push(`cluster: the single-node Sotong server ran on ${sqliteStore}, not SQLite (SOTONG_TEST_DATABASE_URL set?): ratioToSqlite is null`);
+        try {
+          clusterFx = await prepareCluster(cfg, serverOpts('cluster').env ?? {}, args.pgUrl, args.natsUrl, started);
+        } catch (err) {
+          clusterFx = (err as { partial?: ClusterFixture }).partial ?? null;
+          clusterNote = `cluster: ${(err as Error).message.split('\n')[0]}${clusterFx ? '' : ': cluster figures are null'}`;
+          notes.push(clusterNote);
+          log(clusterNote);
+          log((err as Error).stack ?? String(err));
+        }
+      }
+      const clusterRun = async (fx: Fixture, scenario: 'fanout' | 'dm', rep: number): Promise<void> => {
+        for (const node of fx.target.nodes ?? [fx.target]) await waitQuiet(node.pid, 5_000);
+        // --profile: the first node's profile (on two nodes, the sender's node).
+        const profile = args.profile ? { dir: resolve(args.profile), name: `${fx.target.name}-${scenario}-rep${rep + 1}` } : undefined;
+        record(fx.target.name, scenario, await runLoadgen(cfg, fx.target, job(cfg, fx, scenario), profile));
+      };
       for (let rep = 0; rep < cfg.reps; rep++) {
         for (const scenario of loadScenarios) {
           for (const name of order(rep)) {
@@ -539,14 +741,29 @@ async function main(): Promise<void> {
             const profile = args.profile ? { dir: resolve(args.profile), name: `${name}-${scenario}-rep${rep + 1}` } : undefined;
             record(name, scenario, await runLoadgen(cfg, fx.target, job(cfg, fx, scenario), profile));
           }
+          // Cluster runs right after the SQLite runs of the same workload, so the two are compared
+          // on the same minute of this noisy machine: fan-out on one node and on two (order flipped
+          // every repetition), DM on one node.
+          if (clusterFx && scenario === 'fanout') {
+            const fanouts = [clusterFx.one, ...(clusterFx.two ? [clusterFx.two] : [])];
+            for (const fx of rep % 2 ? fanouts.reverse() : fanouts) await clusterRun(fx, 'fanout', rep);
+          }
+          if (clusterFx && scenario === 'dm') await clusterRun(clusterFx.one, 'dm', rep);
         }
+        if (clusterFx && !loadScenarios.includes('dm')) await clusterRun(clusterFx.one, 'dm', rep);
       }
     }
   } finally {
     await stopAll();
   }
 
-  const result = assemble(cfg, runs, candidate, notes, { ...SOTONG_BENCH_ENV, ...args.serverEnv });
+  const result = assemble(cfg, runs, candidate, notes, { ...SOTONG_BENCH_ENV, ...args.serverEnv }, {
+    nodes: clusterFx ? (clusterFx.two ? 2 : 1) : null,
+    note: clusterNote,
+    pgUrl: args.pgUrl,
+    natsUrl: args.natsUrl,
+    sqliteStore,
+  });
   result.startedAt = startedAt.toISOString();
   result.finishedAt = new Date().toISOString();
   const json = JSON.stringify(result, null, 2);

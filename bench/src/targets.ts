@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnServer, type SpawnedServer } from '@sotong/server/testing';
@@ -18,6 +19,12 @@ export interface Target {
   pid: number;
   /** Prometheus metrics of the server, when it has them (Sotong: GET /metrics). */
   metricsUrl?: string;
+  /** Sotong: which store the server runs on ('sqlite' | 'postgres'). */
+  store?: string;
+  /** Sotong: the environment that points a second node at this server's store (spawnServer's storeEnv). */
+  storeEnv?: Record<string, string>;
+  /** A cluster target: every node (nodes[0] is this target's own server); sockets spread over them. */
+  nodes?: Target[];
   /** Creates `count` users and returns a token for each. */
   users(count: number, prefix: string): Promise<Identity[]>;
   stop(): Promise<void>;
@@ -26,6 +33,23 @@ export interface Target {
 export interface TargetOptions {
   /** Extra environment for the server process (e.g. NODE_OPTIONS=--cpu-prof). */
   env?: Record<string, string>;
+  /** Target name in the report (default 'sotong'). */
+  name?: string;
+}
+
+/** Whether a TCP port accepts a connection within `timeoutMs` (null) or why not. */
+export function probeTcp(host: string, port: number, timeoutMs = 2_000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (why: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(why);
+    };
+    const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.once('connect', () => done(null));
+    socket.once('error', (err) => done(err.message));
+  });
 }
 
 /** Runs `fn` over `items`, `concurrency` at a time, keeping the order of results. */
@@ -93,10 +117,12 @@ export async function startSotongTarget(opts: TargetOptions = {}): Promise<Targe
   }
   let nextUser = 0;
   return {
-    name: 'sotong',
+    name: opts.name ?? 'sotong',
     wsUrl: server.wsUrl,
     metricsUrl: `${server.httpUrl}/metrics`,
     pid: server.pid,
+    store: server.store,
+    storeEnv: server.storeEnv,
     async users(count, prefix) {
       const password = 'bench-password-1234';
       const made = Array.from({ length: count }, () => nextUser++);
@@ -108,6 +134,8 @@ export async function startSotongTarget(opts: TargetOptions = {}): Promise<Targe
       });
     },
     async stop() {
+      // A PostgreSQL schema spawnServer made for this server is dropped here; a node that joined
+      // another's schema (env SOTONG_PG_SCHEMA) leaves it to that one.
       await server.stop();
       // The data folder holds only this run's data: the bench leaves nothing behind.
       removeData();
