@@ -70,8 +70,11 @@ export const commands = {
     args: z.object({
       channelId: Id,
       clientMsgId: z.string().min(1).max(64),
+      /** May be empty when files are attached. */
       text,
       threadRootId: Id.optional(),
+      /** Files uploaded (POST /api/v1/files) by the sender to this channel and not yet sent. */
+      fileIds: z.array(Id).max(20).default([]),
     }),
     result: Message,
   },

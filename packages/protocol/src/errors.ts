@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'too_large',
+  /** A per-user or per-workspace storage quota would be exceeded. */
+  'quota_exceeded',
   'rate_limited',
   'unsupported_version',
   'slow_consumer',

@@ -50,6 +50,22 @@ export type ChannelView = z.infer<typeof ChannelView>;
 export const Reaction = z.object({ emoji: z.string(), userIds: z.array(Id) });
 export type Reaction = z.infer<typeof Reaction>;
 
+/** A file as messages carry it; the bytes are at `/api/v1/files/{id}` (and `/preview`). */
+export const FileInfo = z.object({
+  id: Id,
+  name: z.string(),
+  /** Detected from the bytes, never taken from the name. */
+  mime: z.string(),
+  size: z.number().int().nonnegative(),
+  createdAt: z.number(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  durationMs: z.number().int().optional(),
+  /** A preview image exists (made in the background after upload). */
+  hasPreview: z.boolean(),
+});
+export type FileInfo = z.infer<typeof FileInfo>;
+
 export const Message = z.object({
   id: Id,
   channelId: Id,
@@ -68,6 +84,8 @@ export const Message = z.object({
   mentions: z.array(Id),
   mentionsChannel: z.boolean(),
   reactions: z.array(Reaction),
+  /** Files attached when it was sent; absent when there are none. */
+  files: z.array(FileInfo).optional(),
   /** How many channel members have not read this message yet. */
   unreadCount: z.number().int().optional(),
 });

@@ -31,7 +31,7 @@ export async function login(
     throw unavailable(`login request failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw errorFromBody(body, response.status);
+  if (!response.ok) throw errorFromBody(body, response.status, 'login');
   const token = (body as { token?: unknown } | undefined)?.token;
   const user = User.safeParse((body as { user?: unknown } | undefined)?.user);
   if (typeof token !== 'string' || !user.success) {
@@ -40,10 +40,11 @@ export async function login(
   return { token, user: user.data };
 }
 
-function errorFromBody(body: unknown, status: number): SotongError {
+/** The server's typed error from a failed REST answer; `what` names the request when the body has no code. */
+export function errorFromBody(body: unknown, status: number, what: string): SotongError {
   const { code, message, details } = (body ?? {}) as { code?: unknown; message?: unknown; details?: unknown };
   if (typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code)) {
     return new SotongError(code as ErrorCode, typeof message === 'string' ? message : code, details);
   }
-  return new SotongError(status >= 500 ? 'unavailable' : 'bad_request', `login failed with HTTP ${status}`);
+  return new SotongError(status >= 500 ? 'unavailable' : 'bad_request', `${what} failed with HTTP ${status}`);
 }

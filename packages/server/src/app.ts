@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { FsBlobStore } from './blobs/fs.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -10,6 +12,9 @@ import { PresenceTracker } from './realtime/presence.js';
 import { AccountService } from './services/accounts.js';
 import { ChannelService } from './services/channels.js';
 import { CommitQueue } from './services/commit-queue.js';
+import { PreviewWorker } from './services/file-previews.js';
+import { FileService } from './services/files.js';
+import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
 import { SearchService } from './services/search.js';
@@ -26,6 +31,7 @@ export interface Core {
   bus: Bus;
   presence: PresenceTracker;
   services: Services;
+  files: FileService;
   close(): Promise<void>;
 }
 
@@ -67,6 +73,17 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     messages: new MessageService(deps),
     search: new SearchService(deps, channels),
   };
+  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const files = new FileService(deps, blobs, {
+    maxFileBytes: config.maxFileBytes,
+    quotaUserBytes: config.fileQuotaUserBytes,
+    quotaWorkspaceBytes: config.fileQuotaWorkspaceBytes,
+    types: { allowed: config.fileAllowedTypes, blocked: config.fileBlockedTypes },
+  });
+  const tools = await detectPreviewTools();
+  log.info({ previewTools: tools }, tools.pdftoppm && tools.ffmpeg ? 'all preview tools found' : 'some preview tools missing (see docs/files.md)');
+  const previews = new PreviewWorker(deps, blobs, tools, log);
+  files.onUploaded((file) => previews.enqueue(file));
   return {
     config,
     log,
@@ -75,7 +92,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     bus,
     presence,
     services,
+    files,
     async close() {
+      await previews.idle();
       presence.close();
       await bus.close();
       await store.close();
@@ -119,6 +138,8 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
   const http = await createHttpServer({
     services,
+    files: core.files,
+    uploads: { directory: join(config.dataDir, 'uploads'), maxFileBytes: config.maxFileBytes },
     store,
     metrics,
     log: core.log,

@@ -3,6 +3,12 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+/** MIME patterns (`image/*`, `application/pdf`), comma-separated in the environment. */
+const mimePatterns = z
+  .union([z.string(), z.array(z.string())])
+  .default([])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((p) => p.trim().toLowerCase()).filter((p) => p.length > 0))
+  .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'a MIME type or type/*')));
 
 /** Every setting, its environment variable and its default. Unknown keys in a config file are refused. */
 const settings = {
@@ -53,6 +59,13 @@ const settings = {
   heartbeatMs: { env: 'SOTONG_HEARTBEAT_MS', schema: int(1000, 30_000) },
   catchUpEventsPerChannel: { env: 'SOTONG_CATCHUP_EVENTS_PER_CHANNEL', schema: int(1, 500) },
   commitBatchMax: { env: 'SOTONG_COMMIT_BATCH_MAX', schema: int(1, 512) },
+  maxFileBytes: { env: 'SOTONG_MAX_FILE_BYTES', schema: int(1, 1024 ** 3) },
+  /** 0: no quota. */
+  fileQuotaUserBytes: { env: 'SOTONG_FILE_QUOTA_USER_BYTES', schema: int(0, 0) },
+  fileQuotaWorkspaceBytes: { env: 'SOTONG_FILE_QUOTA_WORKSPACE_BYTES', schema: int(0, 0) },
+  /** Empty: every type not blocked. */
+  fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
+  fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
 } as const;
 
 type Settings = typeof settings;

@@ -12,6 +12,19 @@ describe('configuration', () => {
     assert.match(config.sqliteFile, /data\/sotong\.sqlite$/);
   });
 
+  it('reads file limits: 1 GiB by default, type lists from the environment or a file, bad patterns refused', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.maxFileBytes, 1024 ** 3);
+    assert.deepEqual([defaults.fileAllowedTypes, defaults.fileBlockedTypes], [[], []]);
+    const config = loadConfig({ SOTONG_FILE_BLOCKED_TYPES: ' application/x-msdownload , Text/* ' });
+    assert.deepEqual(config.fileBlockedTypes, ['application/x-msdownload', 'text/*']);
+    const dir = mkdtempSync(join(tmpdir(), 'sotong-config-'));
+    const file = join(dir, 'sotong.json');
+    writeFileSync(file, JSON.stringify({ fileAllowedTypes: ['image/*', 'application/pdf'] }));
+    assert.deepEqual(loadConfig({}, file).fileAllowedTypes, ['image/*', 'application/pdf']);
+    assert.throws(() => loadConfig({ SOTONG_FILE_ALLOWED_TYPES: '*.exe' }), /SOTONG_FILE_ALLOWED_TYPES/);
+  });
+
   it('names every bad setting at once', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', SOTONG_MAX_FRAME_BYTES: '10', SOTONG_SCRYPT_COST: '3000' }),

@@ -9,6 +9,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  quota_exceeded: 413,
   rate_limited: 429,
   unsupported_version: 400,
   slow_consumer: 400,

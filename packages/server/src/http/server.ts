@@ -5,13 +5,18 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Services } from '../services/dispatch.js';
+import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
+import { registerFileRoutes } from './files.js';
+import { registerTusUploads, type TusOptions } from './uploads.js';
 
 export interface HttpDeps {
   services: Services;
+  files: FileService;
+  uploads: TusOptions;
   store: StoreProvider;
   metrics: Metrics;
   log: Logger;
@@ -59,6 +64,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   await registerApi(app, deps.services);
   await registerAdminApi(app, deps.services, authenticator(deps.services));
+  await registerFileRoutes(app, deps.services, deps.files);
+  await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

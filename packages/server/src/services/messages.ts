@@ -7,6 +7,7 @@ import { tokenize } from '../search/tokenize.js';
 import { appendEvent, published } from './channels.js';
 import { decodeText, encodeText, factsOf } from './content.js';
 import { loadChannel, loadMessage, type ServiceDeps } from './context.js';
+import { claimFiles, fileView } from './files.js';
 import { assertCan, type Actor } from './permissions.js';
 import { eventRow, hydrateEvents, hydrateMessages, messageView, ReadPositions } from './views.js';
 
@@ -14,13 +15,14 @@ export class MessageService {
   constructor(private readonly deps: ServiceDeps) {}
 
   async send(actor: Actor, args: ParsedArgs<'message.send'>): Promise<Message> {
-    this.checkText(args.text);
+    this.checkText(args.text, args.fileIds.length > 0);
     return this.deps.queue.run(async (tx) => {
       const ctx = await loadChannel(tx, args.channelId, actor.userId);
       assertCan(actor, 'channel.post', { kind: 'channel', ...ctx });
       const existing = await tx.messages.byClientMsgId(args.channelId, actor.userId, args.clientMsgId);
       if (existing) return { result: (await hydrateMessages(tx, [existing], await ReadPositions.of(tx, args.channelId)))[0]! };
       const root = args.threadRootId ? await this.threadRoot(tx, args.channelId, args.threadRootId) : null;
+      const files = await claimFiles(tx, actor, args.channelId, args.fileIds);
 
       const now = this.deps.now();
       const seq = await tx.channels.nextSeq(args.channelId);
@@ -45,11 +47,12 @@ export class MessageService {
         reply_count: 0,
         last_reply_at: null,
         mentions_channel: facts.mentionsChannel ? 1 : 0,
-        has_file: 0,
+        has_file: files.length > 0 ? 1 : 0,
         has_link: facts.hasLink ? 1 : 0,
       };
       const { pk: _generated, ...insertable } = row;
       row.pk = await tx.messages.insert(insertable);
+      await tx.files.attach(args.fileIds, row.id);
       await tx.search.index(row.pk, tokenize(args.text));
       if (mentioned.length > 0) await tx.messages.replaceMentions(row.id, args.channelId, seq, mentioned);
       if (root) await tx.messages.addReply(root.id, now);
@@ -63,7 +66,7 @@ export class MessageService {
         actorId: actor.userId,
         at: now,
         type: 'message.posted',
-        message: { ...messageView(row, [], mentioned), unreadCount },
+        message: { ...messageView(row, [], mentioned, files.map((f) => fileView({ ...f, message_id: row.id }))), unreadCount },
       };
       await tx.events.append(eventRow(event));
       return { result: event.message, publish: published([event]) };
@@ -71,7 +74,7 @@ export class MessageService {
   }
 
   async edit(actor: Actor, args: ParsedArgs<'message.edit'>): Promise<Message> {
-    this.checkText(args.text);
+    this.checkText(args.text, false);
     return this.deps.queue.run(async (tx) => {
       const ctx = await loadMessage(tx, args.messageId, actor.userId);
       assertCan(actor, 'message.edit', { kind: 'message', ...ctx });
@@ -99,6 +102,7 @@ export class MessageService {
       const { message } = ctx;
       if (message.deleted_at !== null) return { result: undefined };
       await tx.messages.tombstone(message.id, this.deps.now());
+      await tx.files.releaseOfMessage(message.id, this.deps.now());
       await tx.search.remove(message.pk);
       if (message.thread_root_id) await tx.messages.removeReply(message.thread_root_id);
       const event = await appendEvent(tx, message.channel_id, actor.userId, this.deps.now(), 'message.deleted', {
@@ -220,8 +224,8 @@ export class MessageService {
     });
   }
 
-  private checkText(text: string): void {
-    if (text.trim().length === 0) throw new SotongError('bad_request', 'a message needs text');
+  private checkText(text: string, hasFiles: boolean): void {
+    if (text.trim().length === 0 && !hasFiles) throw new SotongError('bad_request', 'a message needs text or files');
     if (text.length > this.deps.limits.maxMessageChars) {
       throw new SotongError('too_large', `a message has at most ${this.deps.limits.maxMessageChars} characters`, { limit: this.deps.limits.maxMessageChars });
     }

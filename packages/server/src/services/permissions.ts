@@ -1,5 +1,5 @@
 import { SotongError, type WorkspaceRole } from '@sotong/protocol';
-import type { ChannelRow, MemberRow, MessageRow } from '../store/schema.js';
+import type { ChannelRow, FileRow, MemberRow, MessageRow } from '../store/schema.js';
 
 /** Who is asking: every command from every transport carries one. */
 export interface Actor {
@@ -11,7 +11,8 @@ export interface Actor {
 export type Resource =
   | { kind: 'workspace'; workspaceId: string }
   | { kind: 'channel'; channel: ChannelRow; member: MemberRow | undefined }
-  | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow };
+  | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow }
+  | { kind: 'file'; channel: ChannelRow; member: MemberRow | undefined; file: FileRow };
 
 interface Facts {
   actor: Actor;
@@ -23,10 +24,15 @@ interface Facts {
   conversation: boolean;
   isPublic: boolean;
   archived: boolean;
+  /** The message or file is the actor's own. */
   author: boolean;
+  /** A file that a message carries (before that, only its uploader sees it). */
+  sent: boolean;
 }
 
 type Rule = (f: Facts) => boolean;
+
+const readsChannel: Rule = (f) => f.sameWorkspace && (f.member || (f.isPublic && !f.guest));
 
 /**
  * The permission model as data: each action and the facts that allow it.
@@ -38,7 +44,7 @@ const RULES = {
   'user.create': (f) => f.sameWorkspace && f.admin,
   'user.manage': (f) => f.sameWorkspace && f.admin,
   'audit.read': (f) => f.sameWorkspace && f.admin,
-  'channel.read': (f) => f.sameWorkspace && (f.member || (f.isPublic && !f.guest)),
+  'channel.read': readsChannel,
   'channel.join': (f) => f.sameWorkspace && f.isPublic && !f.guest && !f.archived,
   'channel.leave': (f) => f.member && f.conversation === false,
   'channel.post': (f) => f.member && !f.archived,
@@ -50,6 +56,8 @@ const RULES = {
   'message.delete': (f) => (f.member && f.author) || (f.admin && f.sameWorkspace && !f.conversation),
   'message.react': (f) => f.member && !f.archived,
   'message.pin': (f) => f.member && !f.archived,
+  'file.read': (f) => readsChannel(f) && (f.sent || f.author),
+  'files.collect': (f) => f.sameWorkspace && f.admin,
 } satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -69,6 +77,7 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       isPublic: false,
       archived: false,
       author: false,
+      sent: false,
     };
   }
   const { channel, member } = resource;
@@ -82,7 +91,10 @@ function factsOf(actor: Actor, resource: Resource): Facts {
     conversation: channel.kind === 'dm' || channel.kind === 'group_dm',
     isPublic: channel.kind === 'public',
     archived: channel.archived_at !== null,
-    author: resource.kind === 'message' && resource.message.sender_id === actor.userId,
+    author:
+      (resource.kind === 'message' && resource.message.sender_id === actor.userId) ||
+      (resource.kind === 'file' && resource.file.uploader_id === actor.userId),
+    sent: resource.kind === 'file' && resource.file.message_id !== null,
   };
 }
 

@@ -1,8 +1,9 @@
-import type { AuditEvent, Channel, ChannelEvent, ChannelView, Message, Reaction, User, WorkspaceRole } from '@sotong/protocol';
+import type { AuditEvent, Channel, ChannelEvent, ChannelView, FileInfo, Message, Reaction, User, WorkspaceRole } from '@sotong/protocol';
 import type { MemberChannelRow } from '../store/channels.js';
 import type { AuditRow, ChannelRow, EventRow, MessageRow, UserRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { decodeText } from './content.js';
+import { fileView } from './files.js';
 
 /** Store rows → wire models. */
 
@@ -72,10 +73,15 @@ export class ReadPositions {
   }
 }
 
-/** Messages with their reactions and mentions, in the order given. */
+/** Messages with their reactions, mentions and files, in the order given. */
 export async function hydrateMessages(store: Store, rows: MessageRow[], reads?: ReadPositions): Promise<Message[]> {
   const ids = rows.map((r) => r.id);
-  const [reactionRows, mentionRows] = await Promise.all([store.messages.reactionsOf(ids), store.messages.mentionsOf(ids)]);
+  const withFiles = rows.filter((r) => r.has_file === 1).map((r) => r.id);
+  const [reactionRows, mentionRows, fileRows] = await Promise.all([
+    store.messages.reactionsOf(ids),
+    store.messages.mentionsOf(ids),
+    store.files.ofMessages(withFiles),
+  ]);
   const reactions = new Map<string, Reaction[]>();
   for (const r of reactionRows) {
     const list = reactions.get(r.message_id) ?? [];
@@ -86,15 +92,17 @@ export async function hydrateMessages(store: Store, rows: MessageRow[], reads?: 
   }
   const mentions = new Map<string, string[]>();
   for (const m of mentionRows) mentions.set(m.message_id, [...(mentions.get(m.message_id) ?? []), m.user_id]);
+  const files = new Map<string, FileInfo[]>();
+  for (const f of fileRows) files.set(f.message_id!, [...(files.get(f.message_id!) ?? []), fileView(f)]);
   return rows.map((row) => {
-    const message = messageView(row, reactions.get(row.id) ?? [], mentions.get(row.id) ?? []);
+    const message = messageView(row, reactions.get(row.id) ?? [], mentions.get(row.id) ?? [], files.get(row.id) ?? []);
     if (reads) message.unreadCount = row.deleted_at === null ? reads.unreadCount(message.seq, row.sender_id) : 0;
     return message;
   });
 }
 
-export function messageView(row: MessageRow, reactions: Reaction[], mentions: string[]): Message {
-  return {
+export function messageView(row: MessageRow, reactions: Reaction[], mentions: string[], files: FileInfo[] = []): Message {
+  const message: Message = {
     id: row.id,
     channelId: row.channel_id,
     seq: Number(row.seq),
@@ -113,6 +121,8 @@ export function messageView(row: MessageRow, reactions: Reaction[], mentions: st
     mentionsChannel: row.mentions_channel === 1,
     reactions,
   };
+  if (files.length > 0) message.files = files;
+  return message;
 }
 
 /** An event as stored: the base fields, the non-content payload, and a reference to its message. */

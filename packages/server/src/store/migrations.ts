@@ -167,6 +167,35 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '002_files': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('files')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('uploader_id', 'text', (c) => c.notNull())
+          .addColumn('channel_id', 'text', (c) => c.notNull())
+          // Set once, when a message carries the file; never moved to another message.
+          .addColumn('message_id', 'text')
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('mime', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('width', 'integer')
+          .addColumn('height', 'integer')
+          .addColumn('duration_ms', 'bigint')
+          .addColumn('preview_sha256', 'text')
+          .addColumn('preview_size', 'bigint')
+          .addColumn('deleted_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('files_message').on('files').column('message_id').where(sql.ref('message_id'), 'is not', null).execute();
+        await db.schema.createIndex('files_uploader').on('files').column('uploader_id').execute();
+        await db.schema.createIndex('files_workspace').on('files').column('workspace_id').execute();
+        await db.schema.createIndex('files_sha256').on('files').column('sha256').execute();
+        await db.schema.createIndex('files_preview').on('files').column('preview_sha256').where(sql.ref('preview_sha256'), 'is not', null).execute();
+      },
+    },
     '002_account_security': {
       async up(db: Kysely<any>) {
         await db.schema

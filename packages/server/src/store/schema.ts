@@ -62,6 +62,25 @@ export interface Database {
   message_edits: { message_id: string; edited_at: number; content_format: string; content: Uint8Array };
   reactions: { message_id: string; emoji: string; user_id: string; created_at: number };
   mentions: { message_id: string; channel_id: string; seq: number; user_id: string };
+  files: {
+    id: string;
+    workspace_id: string;
+    uploader_id: string;
+    channel_id: string;
+    message_id: string | null;
+    sha256: string;
+    size: number;
+    name: string;
+    mime: string;
+    created_at: number;
+    width: number | null;
+    height: number | null;
+    duration_ms: number | null;
+    /** A small image of the file (thumbnail, first page, poster frame), once the worker made one. */
+    preview_sha256: string | null;
+    preview_size: number | null;
+    deleted_at: number | null;
+  };
   /** Append-only: rows are inserted, never updated or deleted. */
   audit_events: {
     id: Generated<number>;
@@ -84,6 +103,7 @@ export type ChannelRow = Selectable<Database['channels']>;
 export type MemberRow = Selectable<Database['channel_members']>;
 export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
+export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
 import { EventStore } from './events.js';
+import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { SecurityStore } from './security.js';
 import { migrations, type Dialect } from './migrations.js';
@@ -17,6 +18,7 @@ export interface Store {
   messages: MessageStore;
   events: EventStore;
   security: SecurityStore;
+  files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -44,6 +46,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     messages: new MessageStore(db, compiled),
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
+    files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);
@@ -66,7 +69,14 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
  */
 export async function migrate(db: Kysely<Database>, dialect: Dialect, schema?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const { error, results } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's table lookup reads every schema of the database; one dropped meanwhile (another
+  // deployment's, or a finished test's) fails it with invalid_schema_name before or instead of
+  // anything being migrated (PostgreSQL migrates in one transaction). Looking again is the fix.
+  for (let tries = 1; tries < 5 && (error as { code?: unknown } | undefined)?.code === '3F000'; tries++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);

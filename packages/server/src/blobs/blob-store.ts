@@ -1,0 +1,24 @@
+import type { Readable } from 'node:stream';
+
+/** Inclusive byte positions, as HTTP ranges count them. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface StoredBlob {
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Bytes addressed by their SHA-256: the same bytes are stored once, whoever uploads them.
+ * Implementations sit side by side (`fs.ts`; S3 later) and are chosen only in `app.ts`.
+ */
+export interface BlobStore {
+  /** Streams `source` in; throws `too_large` (and keeps nothing) past `maxBytes`. */
+  put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob>;
+  get(sha256: string, range?: ByteRange): Readable;
+  exists(sha256: string): Promise<boolean>;
+  delete(sha256: string): Promise<void>;
+}

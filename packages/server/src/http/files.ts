@@ -1,0 +1,104 @@
+import { FileInfo, Id } from '@sotong/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import type { Services } from '../services/dispatch.js';
+import { servedInline } from '../services/file-types.js';
+import type { FileService } from '../services/files.js';
+import { API_PREFIX, authenticator, errorResponses } from './api.js';
+import { contentDisposition } from './content-disposition.js';
+import { parseRange } from './ranges.js';
+
+const FileParams = z.object({ fileId: Id });
+
+/**
+ * Upload and download. The body of an upload is never parsed or buffered: the request stream goes
+ * straight to the file service, which stores it while hashing, whatever its size.
+ */
+export async function registerFileRoutes(app: FastifyInstance, services: Services, files: FileService): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
+    const api = scope.withTypeProvider<ZodTypeProvider>();
+    const preHandler = authenticator(services);
+
+    api.post(
+      `${API_PREFIX}/files`,
+      {
+        preHandler,
+        schema: {
+          summary: 'Upload a file (the raw bytes as the body) to a channel; send it with message.send {fileIds}',
+          tags: ['files'],
+          security: [{ bearer: [] }],
+          querystring: z.object({ channelId: Id, name: z.string().min(1).max(1024) }),
+          response: { 200: FileInfo, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const length = Number(request.headers['content-length']);
+        return files.upload(request.actor!, {
+          channelId: request.query.channelId,
+          name: request.query.name,
+          body: request.raw,
+          ...(Number.isSafeInteger(length) ? { declaredSize: length } : {}),
+        });
+      },
+    );
+
+    api.get(
+      `${API_PREFIX}/files/:fileId/info`,
+      { preHandler, schema: { summary: 'What a file is: name, type, size, dimensions', tags: ['files'], security: [{ bearer: [] }], params: FileParams, response: { 200: FileInfo, ...errorResponses } } },
+      async (request) => files.info(await files.readable(request.actor!, request.params.fileId)),
+    );
+
+    api.get(
+      `${API_PREFIX}/files/:fileId`,
+      { preHandler, schema: { summary: 'Download a file (Range requests supported)', tags: ['files'], security: [{ bearer: [] }], params: FileParams } },
+      async (request, reply) => {
+        const file = await files.readable(request.actor!, request.params.fileId);
+        return sendBlob(request, reply, files, file.sha256, Number(file.size), file.mime, file.name);
+      },
+    );
+
+    api.get(
+      `${API_PREFIX}/files/:fileId/preview`,
+      { preHandler, schema: { summary: 'A small image of the file, once made (404 until then)', tags: ['files'], security: [{ bearer: [] }], params: FileParams } },
+      async (request, reply) => {
+        const preview = await files.preview(await files.readable(request.actor!, request.params.fileId));
+        return sendBlob(request, reply, files, preview.sha256, preview.size, preview.mime, preview.name);
+      },
+    );
+
+    api.post(
+      `${API_PREFIX}/admin/files/collect`,
+      {
+        preHandler,
+        schema: {
+          summary: 'Forget deleted files and remove blobs nothing refers to (workspace admins)',
+          tags: ['admin'],
+          security: [{ bearer: [] }],
+          response: { 200: z.object({ files: z.number().int(), blobs: z.number().int() }), ...errorResponses },
+        },
+      },
+      async (request) => files.collect(request.actor!),
+    );
+  });
+}
+
+function sendBlob(request: FastifyRequest, reply: FastifyReply, files: FileService, sha256: string, size: number, mime: string, name: string) {
+  void reply
+    .header('content-type', mime)
+    .header('content-disposition', contentDisposition(servedInline(mime) ? 'inline' : 'attachment', name))
+    .header('x-content-type-options', 'nosniff')
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, max-age=3600');
+  const range = parseRange(request.headers.range, size);
+  if (range === null) return reply.code(416).header('content-range', `bytes */${size}`).send();
+  if (range === undefined) return reply.header('content-length', size).send(files.blob(sha256));
+  return reply
+    .code(206)
+    .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+    .header('content-length', range.end - range.start + 1)
+    .send(files.blob(sha256, range));
+}

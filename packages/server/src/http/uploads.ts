@@ -1,0 +1,87 @@
+import { SotongError } from '@sotong/protocol';
+import { FileStore } from '@tus/file-store';
+import { Server as TusServer, type Upload } from '@tus/server';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { Services } from '../services/dispatch.js';
+import type { FileService } from '../services/files.js';
+import type { Actor } from '../services/permissions.js';
+import { API_PREFIX } from './api.js';
+import { HTTP_STATUS } from './errors.js';
+
+export interface TusOptions {
+  /** Where unfinished uploads wait (a folder of its own under the data folder). */
+  directory: string;
+  maxFileBytes: number;
+}
+
+const PATH = `${API_PREFIX}/uploads`;
+
+/**
+ * Resumable uploads with the tus protocol (tus.io, v1.0.0): the client creates an upload
+ * (`Upload-Metadata: channelId …, filename …`, both base64), PATCHes bytes, and after a dropped
+ * connection asks the offset with HEAD and continues from there. The finished bytes go through the
+ * same `FileService.upload` as a one-request upload; the last PATCH answers 200 with the file.
+ * An upload id starts with its owner's user id, so nobody else can continue or read it.
+ */
+export async function registerTusUploads(app: FastifyInstance, services: Services, files: FileService, options: TusOptions): Promise<void> {
+  const datastore = new FileStore({ directory: options.directory });
+  const actorOf = async (authorization: string | null): Promise<Actor> => {
+    const token = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw new SotongError('unauthenticated', 'send Authorization: Bearer <token>');
+    return (await services.accounts.authenticate(token)).actor;
+  };
+  const metadataOf = (upload: Upload) => {
+    const channelId = upload.metadata?.channelId;
+    const name = upload.metadata?.filename;
+    if (!channelId || !name) throw new SotongError('bad_request', 'Upload-Metadata needs channelId and filename');
+    return { channelId, name };
+  };
+
+  const tus = new TusServer({
+    path: PATH,
+    datastore,
+    maxSize: options.maxFileBytes,
+    relativeLocation: true,
+    namingFunction: async (req) => `${(await actorOf(req.headers.get('authorization'))).userId}-${randomBytes(16).toString('hex')}`,
+    onIncomingRequest: async (req, uploadId) => {
+      const actor = await actorOf(req.headers.get('authorization'));
+      if (!uploadId.startsWith(`${actor.userId}-`)) throw new SotongError('not_found', 'no such upload');
+    },
+    onUploadCreate: async (req, upload) => {
+      const { channelId, name } = metadataOf(upload);
+      await files.admit(await actorOf(req.headers.get('authorization')), channelId, name, upload.size);
+      return {};
+    },
+    onUploadFinish: async (req, upload) => {
+      const { channelId, name } = metadataOf(upload);
+      const path = upload.storage?.path;
+      if (!path) throw new SotongError('internal', 'the upload has no stored bytes');
+      try {
+        const file = await files.upload(await actorOf(req.headers.get('authorization')), { channelId, name, body: createReadStream(path) });
+        return { status_code: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(file) };
+      } finally {
+        // Stored as a blob (or refused): the partial copy has served its purpose either way.
+        await datastore.remove(upload.id);
+      }
+    },
+    onResponseError: (_req, err) => {
+      if (!(err instanceof SotongError)) return undefined;
+      return { status_code: HTTP_STATUS[err.code], body: JSON.stringify(err.toBody()) };
+    },
+  });
+
+  await app.register(async (scope) => {
+    // tus reads the request stream itself: nothing may parse or buffer the body before it.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
+    const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      await tus.handle(request.raw, reply.raw);
+    };
+    scope.all(PATH, { schema: { hide: true } }, handle);
+    scope.all(`${PATH}/*`, { schema: { hide: true } }, handle);
+  });
+}
