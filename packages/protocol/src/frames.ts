@@ -22,8 +22,19 @@ export const ClientFrame = z.discriminatedUnion('t', [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
-/** The REST sign-in answer: a session token for the socket and every other request. */
-export const LoginResult = z.object({ token: z.string(), user: User });
+/** A signed-in session: the token for the socket and every other request. */
+export const SessionGranted = z.object({ token: z.string(), user: User });
+export type SessionGranted = z.infer<typeof SessionGranted>;
+
+/**
+ * The password was right and a second step is due: a code from the authenticator app (`totp`),
+ * or, where the workspace requires two factors, enrolling one first (`enroll`).
+ */
+export const SecondStepRequired = z.object({ mfa: z.enum(['totp', 'enroll']), challenge: z.string(), expiresAt: z.number() });
+export type SecondStepRequired = z.infer<typeof SecondStepRequired>;
+
+/** The REST sign-in answer. */
+export const LoginResult = z.union([SessionGranted, SecondStepRequired]);
 export type LoginResult = z.infer<typeof LoginResult>;
 
 export const AuthResult = z.object({

@@ -14,7 +14,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Connection, type ConnectionStatus, type PushFrame, type WebSocketConstructor } from './connection.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
-import { login, webSocketUrl } from './http.js';
+import { login, loginWithCode, webSocketUrl } from './http.js';
 import { Outbox } from './outbox.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
@@ -69,6 +69,13 @@ export class SotongClient {
   static async login(httpBase: string, email: string, password: string, options: LoginOptions = {}): Promise<SotongClient> {
     const { fetch: fetchImpl, ...clientOptions } = options;
     const { token, user } = await login(httpBase, email, password, fetchImpl);
+    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+  }
+
+  /** Finishes a sign-in whose password step asked for a second factor (see `login`). */
+  static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
+    const { fetch: fetchImpl, ...clientOptions } = options;
+    const { token, user } = await loginWithCode(httpBase, challenge, code, fetchImpl);
     return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
   }
 

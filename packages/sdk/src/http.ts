@@ -1,4 +1,4 @@
-import { SotongError, User, ERROR_CODES, type ErrorCode } from '@sotong/protocol';
+import { ERROR_CODES, SecondStepRequired, SessionGranted, SotongError, type ErrorCode, type User } from '@sotong/protocol';
 import { unavailable } from './errors.js';
 
 export interface LoginResult {
@@ -14,30 +14,43 @@ export function webSocketUrl(httpBase: string): string {
   return url.toString();
 }
 
-export async function login(
-  httpBase: string,
-  email: string,
-  password: string,
-  fetchImpl: typeof fetch = globalThis.fetch,
-): Promise<LoginResult> {
+async function postJson(httpBase: string, path: string, payload: unknown, what: string, fetchImpl: typeof fetch): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetchImpl(`${httpBase.replace(/\/$/, '')}/api/v1/auth/login`, {
+    response = await fetchImpl(`${httpBase.replace(/\/$/, '')}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(payload),
     });
   } catch (error) {
-    throw unavailable(`login request failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw unavailable(`${what} request failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   const body: unknown = await response.json().catch(() => undefined);
-  if (!response.ok) throw errorFromBody(body, response.status, 'login');
-  const token = (body as { token?: unknown } | undefined)?.token;
-  const user = User.safeParse((body as { user?: unknown } | undefined)?.user);
-  if (typeof token !== 'string' || !user.success) {
-    throw new SotongError('internal', 'login answered without a token and user');
-  }
-  return { token, user: user.data };
+  if (!response.ok) throw errorFromBody(body, response.status, what);
+  return body;
+}
+
+function session(body: unknown): LoginResult {
+  const parsed = SessionGranted.safeParse(body);
+  if (!parsed.success) throw new SotongError('internal', 'sign-in answered without a token and user');
+  return parsed.data;
+}
+
+/**
+ * Signs in with a password. When the account has a second factor (or the workspace requires one),
+ * this throws `unauthenticated` with `details: {mfa: 'totp' | 'enroll', challenge, expiresAt}`:
+ * finish with `loginWithCode` (or enrol over REST with the challenge).
+ */
+export async function login(httpBase: string, email: string, password: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<LoginResult> {
+  const body = await postJson(httpBase, '/api/v1/auth/login', { email, password }, 'login', fetchImpl);
+  const second = SecondStepRequired.safeParse(body);
+  if (second.success) throw new SotongError('unauthenticated', 'a second sign-in step is required', second.data);
+  return session(body);
+}
+
+/** The second sign-in step: a code from the authenticator app, or a recovery code. */
+export async function loginWithCode(httpBase: string, challenge: string, code: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<LoginResult> {
+  return session(await postJson(httpBase, '/api/v1/auth/login/code', { challenge, code }, 'login', fetchImpl));
 }
 
 /** The server's typed error from a failed REST answer; `what` names the request when the body has no code. */

@@ -168,3 +168,4 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   await launch();
   return server;
 }
+export { totpCode } from './auth/totp.js';

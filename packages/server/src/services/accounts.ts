@@ -1,9 +1,10 @@
-import { SotongError, type AuditEvent, type User, type WorkspaceRole } from '@sotong/protocol';
+import { SotongError, type AuditEvent, type LoginResult, type User, type WorkspaceRole } from '@sotong/protocol';
 import { checkPasswordPolicy } from '../auth/password-policy.js';
 import { hashPassword, randomPassword, verifyPassword } from '../auth/passwords.js';
 import { newSessionToken, tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { ServiceDeps } from './context.js';
+import { MfaService } from './mfa.js';
 import { assertCan, type Actor } from './permissions.js';
 import type { Store } from '../store/store.js';
 import { auditView, userView } from './views.js';
@@ -18,7 +19,7 @@ export interface Origin {
   address: string;
 }
 
-interface AuditEntry {
+export interface AuditEntry {
   workspaceId: string | null;
   actorId: string | null;
   action: string;
@@ -32,9 +33,13 @@ interface AuditEntry {
  * deactivation, the audit log. (Directory, SSO, 2FA and devices come with the identity work.)
  */
 export class AccountService {
-  constructor(private readonly deps: ServiceDeps) {}
+  readonly mfa: MfaService;
 
-  private async audit(tx: Store, entry: AuditEntry): Promise<void> {
+  constructor(private readonly deps: ServiceDeps) {
+    this.mfa = new MfaService(deps, this);
+  }
+
+  async audit(tx: Store, entry: AuditEntry): Promise<void> {
     await tx.security.audit({
       at: this.deps.now(),
       workspace_id: entry.workspaceId,
@@ -67,47 +72,71 @@ export class AccountService {
   /**
    * Too many failures lock the account, and separately the source address, for a while: guessing
    * is slow, and one attacker cannot lock everyone out from one address without being locked first.
+   * With a second factor the password step answers a challenge instead of a session.
    */
-  async login(email: string, password: string, origin: Origin): Promise<{ token: string; user: User }> {
-    const { limits, now } = this.deps;
-    const accountKey = `account:${email.toLowerCase()}`;
-    const addressKey = `address:${origin.address}`;
+  async login(email: string, password: string, origin: Origin): Promise<LoginResult> {
     const user = await this.deps.store.read.users.byEmail(email);
     const [membership] = user ? await this.deps.store.read.users.workspacesOf(user.id) : [];
     const workspaceId = membership?.workspace_id ?? null;
-    for (const key of [accountKey, addressKey]) {
-      const state = await this.deps.store.read.security.failures(key);
-      if (state?.locked_until && state.locked_until > now()) {
-        const retryAfterMs = state.locked_until - now();
-        await this.deps.queue.run(async (tx) => {
-          await this.audit(tx, { workspaceId, actorId: null, action: 'login.refused_locked', target: email.toLowerCase(), address: origin.address, details: { key: key.split(':')[0] } });
-          return { result: undefined };
-        });
-        throw new SotongError('rate_limited', 'too many failed sign-ins; try again later', { retryAfterMs });
-      }
-    }
+    await this.refuseIfLocked(email, workspaceId, origin);
     // Hash even when the user is unknown, so timing does not tell which emails exist.
     const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await hashPassword(password, 1024), false);
     if (!user || !ok || user.deactivated_at !== null || !membership) {
-      await this.deps.queue.run(async (tx) => {
-        const at = now();
-        const reason = !user ? 'unknown_email' : user.deactivated_at !== null ? 'deactivated' : !membership ? 'no_workspace' : 'wrong_password';
-        await this.audit(tx, { workspaceId, actorId: user?.id ?? null, action: 'login.failed', target: email.toLowerCase(), address: origin.address, details: { reason } });
-        for (const [key, max] of [[accountKey, limits.loginMaxFailures], [addressKey, limits.loginAddressMaxFailures]] as const) {
-          if ((await tx.security.recordFailure(key, at, limits.loginWindowMs)) < max) continue;
-          await tx.security.lock(key, at + limits.loginLockoutMs);
-          await this.audit(tx, { workspaceId, actorId: null, action: 'login.locked', target: key, address: origin.address, details: { lockoutMs: limits.loginLockoutMs } });
-        }
-        return { result: undefined };
-      });
+      const reason = !user ? 'unknown_email' : user.deactivated_at !== null ? 'deactivated' : !membership ? 'no_workspace' : 'wrong_password';
+      await this.recordFailedSignIn(email, workspaceId, user?.id ?? null, origin, reason);
       throw new SotongError('unauthenticated', 'wrong email or password');
     }
+    const second = await this.deps.queue.run(async (tx) => ({ result: await this.mfa.beginSecondStep(tx, user.id, membership.workspace_id) }));
+    if (second) return second;
+    return this.issueSession(user.id, origin, { factor: 'password' });
+  }
+
+  /** Refuses a sign-in step while the account or the source address is locked. */
+  async refuseIfLocked(email: string, workspaceId: string | null, origin: Origin): Promise<void> {
+    const { now } = this.deps;
+    for (const key of [`account:${email.toLowerCase()}`, `address:${origin.address}`]) {
+      const state = await this.deps.store.read.security.failures(key);
+      if (!state?.locked_until || state.locked_until <= now()) continue;
+      const retryAfterMs = state.locked_until - now();
+      await this.deps.queue.run(async (tx) => {
+        await this.audit(tx, { workspaceId, actorId: null, action: 'login.refused_locked', target: email.toLowerCase(), address: origin.address, details: { key: key.split(':')[0] } });
+        return { result: undefined };
+      });
+      throw new SotongError('rate_limited', 'too many failed sign-ins; try again later', { retryAfterMs });
+    }
+  }
+
+  /** Counts a failed sign-in step against the account and the address, locking either past its limit. */
+  async recordFailedSignIn(email: string, workspaceId: string | null, userId: string | null, origin: Origin, reason: string): Promise<void> {
+    const { limits, now } = this.deps;
+    await this.deps.queue.run(async (tx) => {
+      const at = now();
+      await this.audit(tx, { workspaceId, actorId: userId, action: 'login.failed', target: email.toLowerCase(), address: origin.address, details: { reason } });
+      const keys = [
+        [`account:${email.toLowerCase()}`, limits.loginMaxFailures],
+        [`address:${origin.address}`, limits.loginAddressMaxFailures],
+      ] as const;
+      for (const [key, max] of keys) {
+        if ((await tx.security.recordFailure(key, at, limits.loginWindowMs)) < max) continue;
+        await tx.security.lock(key, at + limits.loginLockoutMs);
+        await this.audit(tx, { workspaceId, actorId: null, action: 'login.locked', target: key, address: origin.address, details: { lockoutMs: limits.loginLockoutMs } });
+      }
+      return { result: undefined };
+    });
+  }
+
+  /** The last step of every sign-in: a session token, the account's failure count cleared, an audit entry. */
+  async issueSession(userId: string, origin: Origin, details: Record<string, unknown>): Promise<{ token: string; user: User }> {
+    const { limits, now } = this.deps;
+    const user = await this.deps.store.read.users.byId(userId);
+    const [membership] = await this.deps.store.read.users.workspacesOf(userId);
+    if (!user || !membership || user.deactivated_at !== null) throw new SotongError('unauthenticated', 'the account cannot sign in');
     const token = newSessionToken();
     await this.deps.queue.run(async (tx) => {
       const at = now();
-      await tx.security.clear(accountKey);
+      await tx.security.clear(`account:${user.email}`);
       await tx.users.createSession(tokenHash(token), user.id, at, at + limits.sessionTtlHours * 3_600_000);
-      await this.audit(tx, { workspaceId, actorId: user.id, action: 'login.succeeded', target: user.email, address: origin.address });
+      await this.audit(tx, { workspaceId: membership.workspace_id, actorId: user.id, action: 'login.succeeded', target: user.email, address: origin.address, details });
       return { result: undefined };
     });
     return { token, user: userView(user, membership.workspace_id, membership.role) };

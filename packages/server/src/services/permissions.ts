@@ -44,6 +44,7 @@ const RULES = {
   'user.create': (f) => f.sameWorkspace && f.admin,
   'user.manage': (f) => f.sameWorkspace && f.admin,
   'audit.read': (f) => f.sameWorkspace && f.admin,
+  'workspace.policy': (f) => f.sameWorkspace && f.admin,
   'channel.read': readsChannel,
   'channel.join': (f) => f.sameWorkspace && f.isPublic && !f.guest && !f.archived,
   'channel.leave': (f) => f.member && f.conversation === false,

@@ -219,5 +219,32 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '003_mfa': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('workspaces').addColumn('mfa_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .createTable('user_totp')
+          .addColumn('user_id', 'text', (c) => c.primaryKey())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('enabled_at', 'bigint')
+          .addColumn('last_step', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('recovery_codes')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .addPrimaryKeyConstraint('recovery_codes_pk', ['user_id', 'code_hash'])
+          .execute();
+        await db.schema
+          .createTable('login_challenges')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -2,7 +2,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** The database schema as a type: a wrong column name is a compile error. Times are epoch milliseconds. */
 export interface Database {
-  workspaces: { id: string; name: string; created_at: number };
+  workspaces: { id: string; name: string; created_at: number; mfa_required: number };
   users: {
     id: string;
     email: string;
@@ -94,6 +94,11 @@ export interface Database {
   };
   /** Failed sign-ins per account (`account:<email>`) and per source address (`address:<ip>`). */
   login_failures: { key: string; failures: number; first_at: number; locked_until: number | null };
+  /** A TOTP secret; `enabled_at` is set once a code from it was confirmed. `last_step` refuses replays. */
+  user_totp: { user_id: string; secret: string; enabled_at: number | null; last_step: number };
+  recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
+  /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
+  login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
 }

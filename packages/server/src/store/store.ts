@@ -4,6 +4,7 @@ import { ChannelStore } from './channels.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
+import { MfaStore } from './mfa.js';
 import { SecurityStore } from './security.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -18,6 +19,7 @@ export interface Store {
   messages: MessageStore;
   events: EventStore;
   security: SecurityStore;
+  mfa: MfaStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -46,6 +48,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     messages: new MessageStore(db, compiled),
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
+    mfa: new MfaStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {

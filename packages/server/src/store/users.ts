@@ -5,7 +5,7 @@ export class UserStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async createWorkspace(id: string, name: string, now: number): Promise<void> {
-    await this.db.insertInto('workspaces').values({ id, name, created_at: now }).execute();
+    await this.db.insertInto('workspaces').values({ id, name, created_at: now, mfa_required: 0 }).execute();
   }
 
   async firstWorkspace(): Promise<{ id: string; name: string } | undefined> {
@@ -88,6 +88,15 @@ export class UserStore {
 
   async deleteSessionsOf(userId: string): Promise<void> {
     await this.db.deleteFrom('auth_sessions').where('user_id', '=', userId).execute();
+  }
+
+  async workspaceMfaRequired(workspaceId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('workspaces').select('mfa_required').where('id', '=', workspaceId).executeTakeFirst();
+    return Number(row?.mfa_required ?? 0) === 1;
+  }
+
+  async setWorkspaceMfaRequired(workspaceId: string, required: boolean): Promise<void> {
+    await this.db.updateTable('workspaces').set({ mfa_required: required ? 1 : 0 }).where('id', '=', workspaceId).execute();
   }
 
   async deactivate(userId: string, at: number): Promise<void> {
