@@ -13,7 +13,6 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { dispatch, type Services } from '../services/dispatch.js';
 import type { Actor } from '../services/permissions.js';
-import { hydrateEvents } from '../services/views.js';
 import { encodeFrame, type Hub, type HubSession } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import { TokenBucket } from './token-bucket.js';
@@ -157,23 +156,15 @@ export class Session implements HubSession {
     // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
     hub.addSession(this);
     this.deps.presence.connected(this.actor.userId);
-    const store = services.deps.store.read;
-    const seqs = await store.channels.seqsOfMember(this.actor.userId);
+    const seqs = await services.channels.memberships(this.actor);
     for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
     // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
     await hub.settled();
 
-    const backlog: Buffer[] = [];
-    const sent = new Map<string, number>();
-    const truncated: string[] = [];
-    for (const [channelId, cursor] of Object.entries(frame.cursors ?? {})) {
-      if (!seqs.has(channelId)) continue;
-      const rows = await store.events.after(channelId, cursor, limits.catchUpEventsPerChannel + 1);
-      if (rows.length > limits.catchUpEventsPerChannel) truncated.push(channelId);
-      const events = await hydrateEvents(store, rows.slice(0, limits.catchUpEventsPerChannel));
-      for (const e of events) backlog.push(encodeFrame({ t: 'event', e }));
-      sent.set(channelId, events.at(-1)?.seq ?? cursor);
-    }
+    const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
+    const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
+    const sent = new Map(Object.entries(frame.cursors ?? {}));
+    for (const e of events) sent.set(e.channelId, e.seq);
     const result: AuthResult = {
       user: authenticated.user,
       sessionId: this.id,

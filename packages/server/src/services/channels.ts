@@ -242,6 +242,11 @@ export class ChannelService {
     return row.kind === 'dm' || row.kind === 'group_dm' ? store.channels.memberIds(row.id) : undefined;
   }
 
+  /** Channel id → newest seq, for every channel the actor belongs to (what a new session subscribes to). */
+  async memberships(actor: Actor): Promise<Map<string, number>> {
+    return this.deps.store.read.channels.seqsOfMember(actor.userId);
+  }
+
   /** Channels whose content the actor may read: memberships, and public channels unless a guest. */
   async readableChannelIds(actor: Actor): Promise<string[]> {
     const store = this.deps.store.read;

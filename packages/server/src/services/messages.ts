@@ -202,6 +202,28 @@ export class MessageService {
     return { events, hasMore: rows.length > args.limit, lastSeq: Number(ctx.channel.last_seq) };
   }
 
+  /**
+   * What a reconnecting client missed: for each channel it is a member of, the events after its
+   * cursor, at most `limit` per channel; longer backlogs are listed as truncated (page with sync).
+   */
+  async backlog(
+    actor: Actor,
+    cursors: Record<string, number>,
+    memberships: Map<string, number>,
+    limit: number,
+  ): Promise<{ events: ChannelEvent[]; truncated: string[] }> {
+    const store = this.deps.store.read;
+    const events: ChannelEvent[] = [];
+    const truncated: string[] = [];
+    for (const [channelId, cursor] of Object.entries(cursors)) {
+      if (!memberships.has(channelId)) continue;
+      const rows = await store.events.after(channelId, cursor, limit + 1);
+      if (rows.length > limit) truncated.push(channelId);
+      events.push(...(await hydrateEvents(store, rows.slice(0, limit))));
+    }
+    return { events, truncated };
+  }
+
   /** Marks the channel read up to `seq`; everyone sees the per-message counts drop, the reader's devices see the badges clear. */
   async markRead(actor: Actor, args: ParsedArgs<'channel.markRead'>): Promise<{ lastReadSeq: number; unreadCount: number; mentionCount: number }> {
     return this.deps.queue.run(async (tx) => {
