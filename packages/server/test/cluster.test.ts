@@ -61,7 +61,7 @@ describe('a cluster: three nodes on one PostgreSQL and NATS', { skip }, () => {
     await nodes[0]?.stop();
   });
 
-  it('everyone receives every message live, in the same order, whichever node they are on', async () => {
+  it('everyone receives every message live, in the same order, and typing, whichever node they are on', async () => {
     const clients = await Promise.all(people.map((p, i) => TestClient.connect(nodes[i % 3]!.wsUrl, p.token)));
     const sends = clients.flatMap((c, i) =>
       Array.from({ length: 15 }, (_, n) => c.call<Message>('message.send', { channelId: channel.id, clientMsgId: `live-${i}-${n}`, text: `from ${i}: ${n}` })),
@@ -76,6 +76,10 @@ describe('a cluster: three nodes on one PostgreSQL and NATS', { skip }, () => {
     }
     for (const order of orders.slice(1)) assert.deepEqual(order, orders[0], 'the same order on every node');
     assert.equal(orders[0]!.length, acked.length, 'every message reached every client live');
+    await clients[0]!.call('typing', { channelId: channel.id });
+    await Promise.all(
+      clients.slice(1).map((c) => c.waitFor((f) => f.t === 'signal' && f.s.kind === 'typing' && f.s.userId === people[0]!.user.id)),
+    );
     for (const c of clients) c.close();
   });
 
