@@ -208,6 +208,14 @@ async function closeAll(conns: Conn[]): Promise<void> {
   for (const c of open) if (!c.closed) c.ws.terminate();
 }
 
+/** After a window: let what is still in flight land (up to 2 s, so the next run starts from a quiet server), then hang up. */
+async function windDown(inFlight: () => number, stopBeats: () => void, tl: Timeline, label: string, conns: Conn[]): Promise<void> {
+  for (let i = 0; i < 40 && inFlight() > 0; i++) await sleep(50);
+  stopBeats();
+  tl.print(label);
+  await closeAll(conns);
+}
+
 /** CPU of the server and of this process, between start() and stop(). */
 let activeMeter: { stop(): unknown } | null = null;
 
@@ -421,11 +429,7 @@ async function runFanout(req: LoadgenRequest, job: FanoutJob, tally: Tally, deco
   );
   const cpu = meter!.stop();
   sending = false;
-  // Let the messages in flight land, so the next run starts from a quiet server.
-  for (let i = 0; i < 40 && inflight.size > 0; i++) await sleep(50);
-  stopBeats();
-  tl.print(`${req.target} ${job.kind}`);
-  await closeAll(conns);
+  await windDown(() => inflight.size, stopBeats, tl, `${req.target} ${job.kind}`, conns);
   return {
     connectSec: round(connectSec),
     deliveriesPerSec: round(deliveries / job.windowSec, 0),
@@ -524,10 +528,7 @@ async function runDm(req: LoadgenRequest, job: DmJob, tally: Tally, decoder: Dec
   );
   const cpu = meter!.stop();
   sending = false;
-  for (let i = 0; i < 40 && inflight.size > 0; i++) await sleep(50);
-  stopBeats();
-  tl.print(`${req.target} ${job.kind}`);
-  await closeAll(conns);
+  await windDown(() => inflight.size, stopBeats, tl, `${req.target} ${job.kind}`, conns);
   return {
     connectSec: round(connectSec),
     messagesPerSec: round(delivered / job.windowSec, 0),
@@ -620,10 +621,7 @@ async function runLatency(req: LoadgenRequest, job: LatencyJob, tally: Tally, de
   );
   const cpu = meter!.stop();
   pacing = false;
-  for (let i = 0; i < 40 && unacked.size > 0; i++) await sleep(50);
-  stopBeats();
-  tl.print(`${req.target} ${job.kind}`);
-  await closeAll(conns);
+  await windDown(() => unacked.size, stopBeats, tl, `${req.target} ${job.kind}`, conns);
   return {
     connectSec: round(connectSec),
     sentPerSec: round(sentInWindow / job.windowSec, 0),
