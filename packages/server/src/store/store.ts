@@ -30,7 +30,10 @@ export interface StoreProvider {
   readonly dialect: Dialect;
   /** Reads of committed data, outside any write transaction. */
   readonly read: Store;
+  /** Resolves once `work` has committed; the commit may not be on stable storage yet (see `synced`). */
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /** Resolves once every transaction committed before the call is durable: only then may it be acknowledged. */
+  synced(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
