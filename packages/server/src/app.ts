@@ -17,6 +17,7 @@ import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
@@ -66,12 +67,14 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     now: Date.now,
   };
   const channels = new ChannelService(deps);
+  const indexer = new SearchIndexer(deps, config.searchIndexIntervalMs, log);
+  indexer.start();
   const services: Services = {
     deps,
     accounts: new AccountService(deps),
     channels,
     messages: new MessageService(deps),
-    search: new SearchService(deps, channels),
+    search: new SearchService(deps, channels, indexer),
   };
   const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
   const files = new FileService(deps, blobs, {
@@ -95,6 +98,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     files,
     async close() {
       await previews.idle();
+      await indexer.close();
       presence.close();
       await bus.close();
       await store.close();

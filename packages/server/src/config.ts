@@ -59,6 +59,8 @@ const settings = {
   heartbeatMs: { env: 'SOTONG_HEARTBEAT_MS', schema: int(1000, 30_000) },
   catchUpEventsPerChannel: { env: 'SOTONG_CATCHUP_EVENTS_PER_CHANNEL', schema: int(1, 500) },
   commitBatchMax: { env: 'SOTONG_COMMIT_BATCH_MAX', schema: int(1, 512) },
+  /** How often new messages move from the pending list into the search index (a search moves them first anyway). */
+  searchIndexIntervalMs: { env: 'SOTONG_SEARCH_INDEX_INTERVAL_MS', schema: int(10, 250) },
   maxFileBytes: { env: 'SOTONG_MAX_FILE_BYTES', schema: int(1, 1024 ** 3) },
   /** 0: no quota. */
   fileQuotaUserBytes: { env: 'SOTONG_FILE_QUOTA_USER_BYTES', schema: int(0, 0) },

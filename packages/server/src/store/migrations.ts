@@ -246,5 +246,17 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '003b_search_pending': {
+      async up(db: Kysely<any>) {
+        // SQLite: messages wait here, in their own transaction, for the search indexer to move
+        // them into FTS5 in large batches (see store/sqlite-search.ts).
+        if (dialect !== 'sqlite') return;
+        await db.schema
+          .createTable('search_pending')
+          .addColumn('message_pk', 'integer', (c) => c.primaryKey())
+          .addColumn('tokens', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -101,6 +101,7 @@ export interface Database {
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
+  search_pending: { message_pk: number; tokens: string };
 }
 
 export type UserRow = Selectable<Database['users']>;
