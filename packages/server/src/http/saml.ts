@@ -104,6 +104,42 @@ export async function registerSamlApi(app: FastifyInstance, services: Services, 
       },
     );
 
+    api.get(
+      `${API_PREFIX}/admin/users/:userId/sso`,
+      {
+        schema: {
+          tags: ['admin'],
+          summary: "A user's SSO identities with the attributes the IdP last asserted (email, name, department, title, groups, role)",
+          security: [{ bearer: [] }],
+          params: z.object({ userId: z.string().min(1).max(64) }),
+          response: {
+            200: z.object({
+              identities: z.array(
+                z.object({
+                  issuer: z.string(),
+                  nameId: z.string(),
+                  lastSeenAt: z.number(),
+                  attributes: z.object({
+                    email: z.string(),
+                    displayName: z.string(),
+                    department: z.string().nullable(),
+                    title: z.string().nullable(),
+                    groups: z.array(z.string()),
+                    role: z.string().nullable(),
+                  }),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const { actor } = await services.accounts.authenticate(bearer(request));
+        return { identities: await sso.identitiesOf(actor, request.params.userId) };
+      },
+    );
+
     api.post(
       `${API_PREFIX}/auth/sso/exchange`,
       {

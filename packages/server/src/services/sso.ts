@@ -8,7 +8,7 @@ import type { Store } from '../store/store.js';
 import type { UserRow } from '../store/schema.js';
 import type { AccountService, Origin } from './accounts.js';
 import type { ServiceDeps } from './context.js';
-import type { Actor } from './permissions.js';
+import { assertCan, type Actor } from './permissions.js';
 
 export interface SsoPolicy {
   provisionUsers: boolean;
@@ -99,6 +99,14 @@ export class SsoService {
       }),
     );
     return new SotongError('unauthenticated', refusal.message, { reason: refusal.reason satisfies SamlRefusalReason });
+  }
+
+  /** For admins: a user's SSO identities and the attributes last asserted (department and title among them). */
+  async identitiesOf(actor: Actor, userId: string) {
+    assertCan(actor, 'user.manage', { kind: 'workspace', workspaceId: actor.workspaceId });
+    if (!(await this.deps.store.read.users.workspaceRole(actor.workspaceId, userId))) throw new SotongError('not_found', 'no such user in this workspace');
+    const rows = await this.deps.store.read.sso.identitiesOf(userId);
+    return rows.map((r) => ({ issuer: r.issuer, nameId: r.nameId, lastSeenAt: r.lastSeenAt, attributes: JSON.parse(r.attributes) as MappedAttributes }));
   }
 
   /** The IdP ends the subject's SSO session: every Sotong session of that user ends, on every node. */

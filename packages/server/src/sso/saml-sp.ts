@@ -2,7 +2,7 @@ import { SAML, SamlStatusError, ValidateInResponseTo, type CacheProvider, type P
 import type { ParsedQs } from 'qs';
 import { SamlRefusal } from './saml-refusal.js';
 import type { SamlSettings } from './saml-settings.js';
-import { checkResponseShape, embeddedCertificates, parseXml, pemBody } from './saml-structure.js';
+import { checkResponseShape, embeddedCertificates, hasSignature, parseXml, pemBody } from './saml-structure.js';
 
 export const SAML_PATHS = {
   login: '/api/v1/auth/saml/login',
@@ -138,6 +138,7 @@ export class SamlServiceProvider {
     let profile: Profile | null;
     try {
       if (input.body?.SAMLRequest) {
+        if (!hasSignature(parseXml(Buffer.from(input.body.SAMLRequest, 'base64').toString('utf8')))) throw new SamlRefusal('unsigned', 'the logout request is not signed');
         ({ profile } = await this.sp().validatePostRequestAsync({ SAMLRequest: input.body.SAMLRequest }));
       } else if (input.query?.SAMLRequest && input.rawQuery !== undefined) {
         if (!input.query.Signature) throw new SamlRefusal('unsigned', 'the logout request is not signed');

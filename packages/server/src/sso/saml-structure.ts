@@ -44,6 +44,11 @@ export function checkResponseShape(doc: Document, wantResponseSigned: boolean): 
   return { root, assertion };
 }
 
+/** The root element carries an enveloped signature. */
+export function hasSignature(doc: Document): boolean {
+  return childrenNamed(doc.documentElement!, DSIG, 'Signature').length > 0;
+}
+
 function statusFailed(root: Element): boolean {
   const status = childrenNamed(root, PROTOCOL, 'Status')[0];
   const code = status && childrenNamed(status, PROTOCOL, 'StatusCode')[0];

@@ -19,6 +19,11 @@ export class SsoStore {
     return row && toIdentity(row);
   }
 
+  async identitiesOf(userId: string): Promise<(SsoIdentity & { lastSeenAt: number })[]> {
+    const rows = await this.db.selectFrom('sso_identities').selectAll().where('user_id', '=', userId).orderBy('last_seen_at', 'desc').execute();
+    return rows.map((row) => ({ ...toIdentity(row), lastSeenAt: Number(row.last_seen_at) }));
+  }
+
   /** The identity the user signed in with most recently (for logout at the IdP). */
   async latestIdentityOf(userId: string): Promise<SsoIdentity | undefined> {
     const row = await this.db.selectFrom('sso_identities').selectAll().where('user_id', '=', userId).orderBy('last_seen_at', 'desc').limit(1).executeTakeFirst();
