@@ -242,6 +242,8 @@ describe('SAML 2.0 single sign-on', () => {
     const res = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
     assert.equal(res.status, 303);
     assert.equal(new URL(res.headers.get('location')!).hash, '#/sso?loggedOut=1');
+    const replayed = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
+    assert.equal((await refusal(replayed)).reason, 'unknown_request', 'an answer counts once');
     const unasked = idp.logoutResponse(samlId());
     const refused = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(unasked) }) });
     assert.equal((await refusal(refused)).reason, 'unknown_request');

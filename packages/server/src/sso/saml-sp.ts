@@ -170,6 +170,12 @@ export class SamlServiceProvider {
       if (input.body?.SAMLResponse) {
         const { loggedOut } = await this.sp().validatePostResponseAsync({ SAMLResponse: input.body.SAMLResponse });
         if (!loggedOut) throw new SamlRefusal('malformed', 'not a logout response');
+        // node-saml checks InResponseTo of a posted LogoutResponse only for the Redirect binding.
+        const inResponseTo = parseXml(Buffer.from(input.body.SAMLResponse, 'base64').toString('utf8')).documentElement!.getAttribute('InResponseTo');
+        if (!inResponseTo || !(await this.memory.recall(`request:${inResponseTo}`))) {
+          throw new SamlRefusal('unknown_request', 'the logout response answers no logout request of this service');
+        }
+        await this.memory.forget(`request:${inResponseTo}`);
       } else if (input.query?.SAMLResponse && input.rawQuery !== undefined) {
         if (!input.query.Signature) throw new SamlRefusal('unsigned', 'the logout response is not signed');
         await this.sp().validateRedirectAsync(input.query, input.rawQuery);
