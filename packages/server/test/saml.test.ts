@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent, User } from '@sotong/protocol';
+import { testDatabaseUrl } from '../src/testing.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { b64, makeKeyPair, redirectMessage, samlId, signElement, TestIdp, type ResponseOptions } from './support/saml-idp.js';
+
+const PUBLIC_URL = 'https://sotong.example.test';
 
 type Refusal = { status: number; code: string; reason: string | undefined };
 
@@ -12,15 +15,18 @@ describe('SAML 2.0 single sign-on', () => {
   let adminToken: string;
   const alice = { nameId: 'idp-user-0001', email: 'alice.sso@corp.example' };
 
+  /** The spawned server's address for a URL under the public one. */
+  const local = (url: string, base = server.httpUrl) => url.replace(PUBLIC_URL, base);
+
   /** Posts a SAMLResponse to the ACS as a browser form would; never follows the redirect. */
-  const postAcs = (xml: string, accept = 'application/json') =>
-    fetch(idp.acsUrl, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept }, body: new URLSearchParams({ SAMLResponse: b64(xml) }) });
+  const postAcs = (xml: string, accept = 'application/json', base = server.httpUrl) =>
+    fetch(local(idp.acsUrl, base), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept }, body: new URLSearchParams({ SAMLResponse: b64(xml) }) });
 
   /** The one-time code from the ACS redirect to the app. */
   const codeFrom = async (res: Response) => {
     assert.equal(res.status, 303, await res.clone().text());
     const location = new URL(res.headers.get('location')!);
-    assert.equal(`${location.origin}${location.pathname}`, `${server.httpUrl}/`);
+    assert.equal(`${location.origin}${location.pathname}`, `${PUBLIC_URL}/`);
     const code = /^#\/sso\?code=([^&]+)$/.exec(location.hash)?.[1];
     assert.ok(code, `no code in ${location.href}`);
     return decodeURIComponent(code);
@@ -56,15 +62,9 @@ describe('SAML 2.0 single sign-on', () => {
   });
 
   before(async () => {
-    // The SP's URLs hold the port, known only once the server runs: start, then restart with the IdP trusted.
-    server = await spawnServer();
-    idp = new TestIdp(server.httpUrl);
-    const port = new URL(server.httpUrl).port;
-    await server.stop();
-    server = await spawnServer({
-      env: { PORT: port, SOTONG_SAML: idp.settings({ groupRoles: { 'sotong-admins': 'admin', contractors: 'guest' } }) },
-    });
-    assert.equal(server.httpUrl, idp.spBase);
+    // The public URL the IdP knows the SP by (behind a proxy, say); requests go to the spawned port.
+    idp = new TestIdp(PUBLIC_URL);
+    server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ groupRoles: { 'sotong-admins': 'admin', contractors: 'guest' } }) } });
     adminToken = await server.login(server.admin.email, server.admin.password);
   });
   after(() => server?.stop());
@@ -209,12 +209,12 @@ describe('SAML 2.0 single sign-on', () => {
     await server.request('GET', '/api/v1/me', undefined, session.token);
 
     const forged = idp.logoutRequest(alice.nameId, 'idx-1', false);
-    const refused = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(forged.xml) }) });
+    const refused = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(forged.xml) }) });
     assert.deepEqual(await refusal(refused), { status: 401, code: 'unauthenticated', reason: 'unsigned' });
     await server.request('GET', '/api/v1/me', undefined, session.token);
 
     const logout = idp.logoutRequest(alice.nameId, 'idx-1');
-    const res = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(logout.xml) }) });
+    const res = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(logout.xml) }) });
     assert.equal(res.status, 302);
     const { doc } = redirectMessage(res.headers.get('location')!, 'SAMLResponse');
     assert.equal(doc.documentElement!.localName, 'LogoutResponse');
@@ -223,8 +223,33 @@ describe('SAML 2.0 single sign-on', () => {
     await assert.rejects(server.request('GET', '/api/v1/me', undefined, session.token), { status: 401 });
     assert.ok((await audit()).some((e) => e.action === 'sso.logout' && e.target === session.user.id && e.details.initiatedBy === 'idp'));
 
-    const again = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(logout.xml) }) });
+    const again = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(logout.xml) }) });
     assert.equal((await refusal(again)).reason, 'replayed');
+  });
+
+  it('single logout by the HTTP-Redirect binding: only a signed query is obeyed', async () => {
+    const session = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays({ sessionIndex: 'idx-r' })))));
+    const unsigned = await fetch(`${local(idp.sloEndpoint)}?${idp.logoutRedirectQuery(idp.logoutRequest(alice.nameId, 'idx-r', false).xml, false)}`, { redirect: 'manual' });
+    assert.deepEqual(await refusal(unsigned), { status: 401, code: 'unauthenticated', reason: 'unsigned' });
+    await server.request('GET', '/api/v1/me', undefined, session.token);
+    const logout = idp.logoutRequest(alice.nameId, 'idx-r', false);
+    const res = await fetch(`${local(idp.sloEndpoint)}?${idp.logoutRedirectQuery(logout.xml)}`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(redirectMessage(res.headers.get('location')!, 'SAMLResponse').doc.documentElement!.getAttribute('InResponseTo'), logout.id);
+    await assert.rejects(server.request('GET', '/api/v1/me', undefined, session.token), { status: 401 });
+  });
+
+  it('two nodes on one store: a code from one is exchanged at the other, and an assertion used at one is a replay at the other', { skip: testDatabaseUrl() ? false : 'needs PostgreSQL (SOTONG_TEST_DATABASE_URL)' }, async () => {
+    const second = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings(), ...server.storeEnv } });
+    try {
+      const xml = idp.responseXml(aliceSays());
+      const code = await codeFrom(await postAcs(xml));
+      const session = await second.request<{ token: string; user: User }>('POST', '/api/v1/auth/sso/exchange', { code });
+      assert.equal(session.user.email, alice.email);
+      assert.deepEqual(await refusal(await postAcs(xml, 'application/json', second.httpUrl)), { status: 401, code: 'unauthenticated', reason: 'replayed' });
+    } finally {
+      await second.kill('SIGTERM');
+    }
   });
 
   it('SP-initiated single logout: the session ends and the IdP gets a LogoutRequest for the subject, whose answer is checked', async () => {
@@ -239,13 +264,13 @@ describe('SAML 2.0 single sign-on', () => {
     assert.equal(request.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:protocol', 'SessionIndex')[0]?.textContent, 'idx-2');
 
     const answer = idp.logoutResponse(request.getAttribute('ID')!);
-    const res = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
+    const res = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
     assert.equal(res.status, 303);
     assert.equal(new URL(res.headers.get('location')!).hash, '#/sso?loggedOut=1');
-    const replayed = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
+    const replayed = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(answer) }) });
     assert.equal((await refusal(replayed)).reason, 'unknown_request', 'an answer counts once');
     const unasked = idp.logoutResponse(samlId());
-    const refused = await fetch(idp.sloEndpoint, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(unasked) }) });
+    const refused = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(unasked) }) });
     assert.equal((await refusal(refused)).reason, 'unknown_request');
   });
 

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createSign, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 
@@ -149,6 +149,15 @@ export class TestIdp {
       (sessionIndex ? `<samlp:SessionIndex>${esc(sessionIndex)}</samlp:SessionIndex>` : '') +
       `</samlp:LogoutRequest>`;
     return { id, xml: sign ? signElement(xml, 'LogoutRequest', this.keys) : xml };
+  }
+
+  /** The same LogoutRequest by the HTTP-Redirect binding: the query string, signed over its raw parameters unless told not to. */
+  logoutRedirectQuery(xml: string, sign = true): string {
+    let query = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}`;
+    if (!sign) return query;
+    query += `&SigAlg=${encodeURIComponent(RSA_SHA256)}`;
+    const signature = createSign('RSA-SHA256').update(query).sign(this.keys.key, 'base64');
+    return `${query}&Signature=${encodeURIComponent(signature)}`;
   }
 
   /** The answer to the SP's LogoutRequest, signed (HTTP-POST binding). */
