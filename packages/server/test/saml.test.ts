@@ -281,3 +281,59 @@ describe('SAML 2.0 single sign-on', () => {
     assert.deepEqual(await refusal(res), { status: 401, code: 'unauthenticated', reason: 'deactivated' });
   });
 });
+
+describe('SAML with an IdP that signs only the assertion (Azure AD by default), not trusted for MFA', () => {
+  let server: SpawnedServer;
+  let idp: TestIdp;
+  const bob = { nameId: 'idp-user-0002', email: 'bob.sso@corp.example' };
+  const bobSays = (extra: Partial<ResponseOptions> = {}): ResponseOptions => ({ nameId: bob.nameId, attributes: { email: bob.email, displayName: 'Bob Lee' }, sign: 'assertion', ...extra });
+
+  const postAcs = (xml: string) =>
+    fetch(`${server.httpUrl}/api/v1/auth/saml/acs`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(xml) }) });
+  const signIn = async (xml: string) => {
+    const res = await postAcs(xml);
+    assert.equal(res.status, 303, await res.clone().text());
+    const code = decodeURIComponent(/code=([^&]+)/.exec(res.headers.get('location')!)![1]!);
+    return server.request<{ token?: string; mfa?: string; challenge?: string }>('POST', '/api/v1/auth/sso/exchange', { code });
+  };
+  const reasonOf = async (xml: string) => {
+    const res = await postAcs(xml);
+    assert.equal(res.status, 401);
+    return ((await res.json()) as { details: { reason: string } }).details.reason;
+  };
+
+  before(async () => {
+    idp = new TestIdp(PUBLIC_URL);
+    server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ wantResponseSigned: false, trustIdpMfa: false }) } });
+  });
+  after(() => server?.stop());
+
+  it('accepts a signed assertion in an unsigned response, and still refuses an unsigned or tampered assertion', async () => {
+    assert.ok((await signIn(idp.responseXml(bobSays()))).token);
+    assert.equal(await reasonOf(idp.responseXml(bobSays({ sign: 'none' }))), 'unsigned');
+    assert.equal(await reasonOf(idp.responseXml(bobSays()).replace('>Bob Lee<', '>Mallory<')), 'tampered');
+  });
+
+  it('refuses every wrapping of the signed assertion, with no response signature to lean on', async () => {
+    const signedAssertion = signElement(idp.assertion(bobSays()), 'Assertion', idp.keys);
+    const id = /ID="([^"]+)"/.exec(signedAssertion)![1]!;
+    const evil = (withId?: string) => idp.assertion({ nameId: 'mallory-2', attributes: { email: 'mallory2@corp.example', displayName: 'Mallory' } }, withId);
+    const variants = [
+      idp.envelope(evil() + signedAssertion),
+      idp.envelope(signedAssertion + evil()),
+      idp.envelope(`<samlp:Extensions>${signedAssertion}</samlp:Extensions>${evil(id)}`),
+      idp.envelope(evil(id).replace('</saml:Issuer>', `</saml:Issuer><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:Object>${signedAssertion}</ds:Object></ds:Signature>`)),
+      idp.envelope(`<samlp:Extensions>${idp.envelope(signedAssertion)}</samlp:Extensions>${evil()}`),
+    ];
+    for (const [i, xml] of variants.entries()) assert.equal(await reasonOf(xml), 'signature_wrapping', `variant ${i}`);
+  });
+
+  it('with the IdP not trusted for MFA, the workspace 2FA policy still applies after SSO', async () => {
+    const admin = await server.login(server.admin.email, server.admin.password);
+    await server.request('PUT', '/api/v1/admin/policy', { mfaRequired: true }, admin);
+    const step = await signIn(idp.responseXml(bobSays()));
+    assert.equal(step.token, undefined);
+    assert.equal(step.mfa, 'enroll');
+    assert.ok(step.challenge);
+  });
+});
