@@ -96,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.SOTO
     const raw = env[name] !== undefined && env[name] !== '' ? env[name] : fromFile[key];
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
-    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = values as Omit<Config, 'sqliteFile' | 'store'>;
