@@ -290,8 +290,13 @@ describe('SAML with an IdP that signs only the assertion (Azure AD by default), 
 
   const postAcs = (xml: string) =>
     fetch(`${server.httpUrl}/api/v1/auth/saml/acs`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLResponse: b64(xml) }) });
-  const signIn = async (xml: string) => {
-    const res = await postAcs(xml);
+  /** SP-initiated: this server refuses unsolicited responses. */
+  const requestId = async () => {
+    const res = await fetch(`${server.httpUrl}/api/v1/auth/saml/login`, { redirect: 'manual' });
+    return redirectMessage(res.headers.get('location')!, 'SAMLRequest').doc.documentElement!.getAttribute('ID')!;
+  };
+  const signIn = async (options: Partial<ResponseOptions> = {}) => {
+    const res = await postAcs(idp.responseXml(bobSays({ inResponseTo: await requestId(), ...options })));
     assert.equal(res.status, 303, await res.clone().text());
     const code = decodeURIComponent(/code=([^&]+)/.exec(res.headers.get('location')!)![1]!);
     return server.request<{ token?: string; mfa?: string; challenge?: string }>('POST', '/api/v1/auth/sso/exchange', { code });
@@ -304,12 +309,12 @@ describe('SAML with an IdP that signs only the assertion (Azure AD by default), 
 
   before(async () => {
     idp = new TestIdp(PUBLIC_URL);
-    server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ wantResponseSigned: false, trustIdpMfa: false }) } });
+    server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ wantResponseSigned: false, trustIdpMfa: false, allowIdpInitiated: false }) } });
   });
   after(() => server?.stop());
 
   it('accepts a signed assertion in an unsigned response, and still refuses an unsigned or tampered assertion', async () => {
-    assert.ok((await signIn(idp.responseXml(bobSays()))).token);
+    assert.ok((await signIn()).token);
     assert.equal(await reasonOf(idp.responseXml(bobSays({ sign: 'none' }))), 'unsigned');
     assert.equal(await reasonOf(idp.responseXml(bobSays()).replace('>Bob Lee<', '>Mallory<')), 'tampered');
   });
@@ -328,10 +333,14 @@ describe('SAML with an IdP that signs only the assertion (Azure AD by default), 
     for (const [i, xml] of variants.entries()) assert.equal(await reasonOf(xml), 'signature_wrapping', `variant ${i}`);
   });
 
+  it('with IdP-initiated sign-in turned off, an unsolicited response is refused', async () => {
+    assert.equal(await reasonOf(idp.responseXml(bobSays())), 'unsolicited');
+  });
+
   it('with the IdP not trusted for MFA, the workspace 2FA policy still applies after SSO', async () => {
     const admin = await server.login(server.admin.email, server.admin.password);
     await server.request('PUT', '/api/v1/admin/policy', { mfaRequired: true }, admin);
-    const step = await signIn(idp.responseXml(bobSays()));
+    const step = await signIn();
     assert.equal(step.token, undefined);
     assert.equal(step.mfa, 'enroll');
     assert.ok(step.challenge);

@@ -11,6 +11,7 @@ export type SamlRefusalReason =
   | 'wrong_recipient'
   | 'wrong_issuer'
   | 'unknown_request'
+  | 'unsolicited'
   | 'replayed'
   | 'idp_error'
   | 'missing_attribute'

@@ -52,6 +52,8 @@ export const SamlSettings = z
     defaultRole: role.default('member'),
     /** Create unknown users at their first sign-in. Off: only existing accounts (matched by email) may sign in. */
     provisionUsers: z.boolean().default(true),
+    /** Accept responses no AuthnRequest of ours asked for (IdP-initiated, from the IdP's app portal). Off: only SP-initiated sign-in. */
+    allowIdpInitiated: z.boolean().default(true),
     /** The IdP's own MFA counts: Sotong asks no second factor after SSO. Off: TOTP and the 2FA policy apply as after a password. */
     trustIdpMfa: z.boolean().default(true),
     /** Where the browser lands after the ACS, relative to the public URL; `code` or `error` is appended as a query. */

@@ -104,6 +104,7 @@ export class SamlServiceProvider {
       throw this.refusalFrom(err, doc);
     }
     if (!profile) throw new SamlRefusal('idp_error', 'the identity provider did not sign the user in');
+    if (!profile.inResponseTo && !this.settings.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'sign-in must start at this service');
 
     const destination = root.getAttribute('Destination');
     if (destination !== this.acsUrl) throw new SamlRefusal('wrong_destination', 'the response is addressed to another endpoint');
