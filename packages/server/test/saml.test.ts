@@ -154,6 +154,10 @@ describe('SAML 2.0 single sign-on', () => {
       await expectRefused(idp.responseXml(aliceSays({ recipient: 'https://other-sp.example/acs' })), 'wrong_recipient');
     });
 
+    it('wrong issuer: another entity id, even signed with the trusted key', async () => {
+      await expectRefused(idp.responseXml(aliceSays({ issuer: 'https://other-idp.example/saml' })), 'wrong_issuer');
+    });
+
     it('replayed: the same assertion a second time', async () => {
       const xml = idp.responseXml(aliceSays());
       await codeFrom(await postAcs(xml));

@@ -104,6 +104,12 @@ export class SamlServiceProvider {
       throw this.refusalFrom(err, doc);
     }
     if (!profile) throw new SamlRefusal('idp_error', 'the identity provider did not sign the user in');
+    // node-saml compares the Issuer with idpIssuer only for logout messages.
+    const responseIssuer = root.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'Issuer')[0];
+    const responseIssuerText = responseIssuer?.parentNode === root ? responseIssuer.textContent?.trim() : undefined;
+    if (profile.issuer !== issuer || (responseIssuerText !== undefined && responseIssuerText !== issuer)) {
+      throw new SamlRefusal('wrong_issuer', 'the response comes from another identity provider');
+    }
     if (!profile.inResponseTo && !this.settings.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'sign-in must start at this service');
 
     const destination = root.getAttribute('Destination');

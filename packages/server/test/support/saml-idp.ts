@@ -62,6 +62,8 @@ export interface ResponseOptions {
   sessionIndex?: string;
   /** What gets signed: both (default), only the assertion, or nothing. */
   sign?: 'both' | 'assertion' | 'none';
+  /** Another entity id as Issuer of the assertion and the response. */
+  issuer?: string;
   /** Sign with another key (an IdP the SP does not trust). */
   keys?: KeyPair;
 }
@@ -107,7 +109,7 @@ export class TestIdp {
       .join('');
     return (
       `<saml:Assertion ${NS} ID="${id}" Version="2.0" IssueInstant="${iso(now)}">` +
-      `<saml:Issuer>${esc(this.entityId)}</saml:Issuer>` +
+      `<saml:Issuer>${esc(o.issuer ?? this.entityId)}</saml:Issuer>` +
       `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${esc(o.nameId)}</saml:NameID>` +
       `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${irt} NotOnOrAfter="${iso(until)}" Recipient="${esc(o.recipient ?? this.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>` +
       `<saml:Conditions NotBefore="${iso(now - 60_000)}" NotOnOrAfter="${iso(until)}"><saml:AudienceRestriction><saml:Audience>${esc(o.audience ?? this.spEntityId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
@@ -118,11 +120,11 @@ export class TestIdp {
   }
 
   /** A Response around `inner` (an assertion, signed or not, or any wrapped content). */
-  envelope(inner: string, o: { inResponseTo?: string; destination?: string } = {}): string {
+  envelope(inner: string, o: { inResponseTo?: string; destination?: string; issuer?: string } = {}): string {
     const irt = o.inResponseTo ? ` InResponseTo="${esc(o.inResponseTo)}"` : '';
     return (
       `<samlp:Response ${NS} ID="${samlId()}" Version="2.0" IssueInstant="${iso(Date.now())}" Destination="${esc(o.destination ?? this.acsUrl)}"${irt}>` +
-      `<saml:Issuer>${esc(this.entityId)}</saml:Issuer>` +
+      `<saml:Issuer>${esc(o.issuer ?? this.entityId)}</saml:Issuer>` +
       `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
       inner +
       `</samlp:Response>`
