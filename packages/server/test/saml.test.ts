@@ -144,8 +144,9 @@ describe('SAML 2.0 single sign-on', () => {
       await expectRefused(idp.responseXml(aliceSays({ sign: 'assertion' })), 'unsigned');
     });
 
-    it('expired: NotOnOrAfter passed (beyond the clock skew)', async () => {
+    it('expired: NotOnOrAfter passed (beyond the clock skew), of the Conditions or of the bearer confirmation', async () => {
       await expectRefused(idp.responseXml(aliceSays({ notOnOrAfter: Date.now() - 5 * 60_000 })), 'expired');
+      await expectRefused(idp.responseXml(aliceSays({ confirmationNotOnOrAfter: Date.now() - 5 * 60_000 })), 'expired');
     });
 
     it('wrong audience, destination and recipient', async () => {
@@ -337,8 +338,11 @@ describe('SAML with an IdP that signs only the assertion (Azure AD by default), 
     for (const [i, xml] of variants.entries()) assert.equal(await reasonOf(xml), 'signature_wrapping', `variant ${i}`);
   });
 
-  it('with IdP-initiated sign-in turned off, an unsolicited response is refused', async () => {
+  it('with IdP-initiated sign-in turned off, an unsolicited response is refused, also one stripped of its InResponseTo', async () => {
     assert.equal(await reasonOf(idp.responseXml(bobSays())), 'unsolicited');
+    const stripped = idp.envelope(signElement(idp.assertion(bobSays({ inResponseTo: await requestId() })), 'Assertion', idp.keys));
+    assert.ok(!/<samlp:Response[^>]*InResponseTo/.test(stripped));
+    assert.equal(await reasonOf(stripped), 'unknown_request');
   });
 
   it('with the IdP not trusted for MFA, the workspace 2FA policy still applies after SSO', async () => {

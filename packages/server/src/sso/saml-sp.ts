@@ -110,14 +110,11 @@ export class SamlServiceProvider {
     if (profile.issuer !== issuer || (responseIssuerText !== undefined && responseIssuerText !== issuer)) {
       throw new SamlRefusal('wrong_issuer', 'the response comes from another identity provider');
     }
-    if (!profile.inResponseTo && !this.settings.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'sign-in must start at this service');
-
     const destination = root.getAttribute('Destination');
     if (destination !== this.acsUrl) throw new SamlRefusal('wrong_destination', 'the response is addressed to another endpoint');
     const signed = (profile.getAssertion?.() as { Assertion: XmlJs }).Assertion;
-    const confirmations = (signed.Subject?.[0]?.SubjectConfirmation ?? []).filter((c) => c.$?.Method === 'urn:oasis:names:tc:SAML:2.0:cm:bearer');
-    const data = confirmations.map((c) => c.SubjectConfirmationData?.[0]?.$ ?? {});
-    if (!data.some((d) => d.Recipient === this.acsUrl)) throw new SamlRefusal('wrong_recipient', 'the assertion is meant for another recipient');
+    const data = this.bearerConfirmation(signed, profile.inResponseTo as string | undefined);
+    if (!profile.inResponseTo && !this.settings.allowIdpInitiated) throw new SamlRefusal('unsolicited', 'sign-in must start at this service');
 
     const assertionId = signed.$?.ID;
     if (!assertionId) throw new SamlRefusal('malformed', 'the assertion has no ID');
@@ -204,6 +201,28 @@ export class SamlServiceProvider {
       ...(subject.sessionIndex ? { sessionIndex: subject.sessionIndex } : {}),
     };
     return this.sp().getLogoutUrlAsync(profile, relayState, {});
+  }
+
+  /**
+   * The Web SSO profile's bearer confirmation, which node-saml checks only in part: one meant for
+   * our ACS (Recipient), current (NotOnOrAfter required), and, if it names the AuthnRequest it
+   * answers, the one the Response answers (a Response stripped of InResponseTo cannot pass as
+   * IdP-initiated when the signed assertion says otherwise).
+   */
+  private bearerConfirmation(signed: XmlJs, inResponseTo: string | undefined): Record<string, string>[] {
+    const now = this.now();
+    const skew = this.settings.acceptedClockSkewMs;
+    const data = (signed.Subject?.[0]?.SubjectConfirmation ?? [])
+      .filter((c) => c.$?.Method === 'urn:oasis:names:tc:SAML:2.0:cm:bearer')
+      .map((c) => c.SubjectConfirmationData?.[0]?.$ ?? {});
+    const ours = data.filter((d) => d.Recipient === this.acsUrl);
+    if (ours.length === 0) throw new SamlRefusal('wrong_recipient', 'the assertion is meant for another recipient');
+    const current = ours.filter((d) => !!d.NotOnOrAfter && Date.parse(d.NotOnOrAfter) > now - skew && (!d.NotBefore || Date.parse(d.NotBefore) <= now + skew));
+    if (current.length === 0) throw new SamlRefusal('expired', 'the assertion is outside its validity period');
+    if (!current.some((d) => !d.InResponseTo || d.InResponseTo === inResponseTo)) {
+      throw new SamlRefusal('unknown_request', 'the assertion answers another sign-in than the response claims');
+    }
+    return current;
   }
 
   private refusalFrom(err: unknown, doc: Document | undefined): SamlRefusal {

@@ -59,6 +59,8 @@ export interface ResponseOptions {
   destination?: string;
   recipient?: string;
   notOnOrAfter?: number;
+  /** The bearer confirmation's own end, when it differs from the Conditions'. */
+  confirmationNotOnOrAfter?: number;
   sessionIndex?: string;
   /** What gets signed: both (default), only the assertion, or nothing. */
   sign?: 'both' | 'assertion' | 'none';
@@ -111,7 +113,7 @@ export class TestIdp {
       `<saml:Assertion ${NS} ID="${id}" Version="2.0" IssueInstant="${iso(now)}">` +
       `<saml:Issuer>${esc(o.issuer ?? this.entityId)}</saml:Issuer>` +
       `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${esc(o.nameId)}</saml:NameID>` +
-      `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${irt} NotOnOrAfter="${iso(until)}" Recipient="${esc(o.recipient ?? this.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>` +
+      `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData${irt} NotOnOrAfter="${iso(o.confirmationNotOnOrAfter ?? until)}" Recipient="${esc(o.recipient ?? this.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>` +
       `<saml:Conditions NotBefore="${iso(now - 60_000)}" NotOnOrAfter="${iso(until)}"><saml:AudienceRestriction><saml:Audience>${esc(o.audience ?? this.spEntityId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>` +
       `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${esc(o.sessionIndex ?? samlId())}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
       (attributes ? `<saml:AttributeStatement>${attributes}</saml:AttributeStatement>` : '') +
