@@ -14,7 +14,7 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Connection, type ConnectionStatus, type PushFrame, type WebSocketConstructor } from './connection.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
-import { login, loginWithCode, webSocketUrl } from './http.js';
+import { exchangeSsoCode, login, loginWithCode, webSocketUrl } from './http.js';
 import { Outbox } from './outbox.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
@@ -76,6 +76,13 @@ export class SotongClient {
   static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const { fetch: fetchImpl, ...clientOptions } = options;
     const { token, user } = await loginWithCode(httpBase, challenge, code, fetchImpl);
+    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+  }
+
+  /** Finishes SAML single sign-on with the one-time code the server's redirect gave the app (`/#/sso?code=…`). */
+  static async loginWithSsoCode(httpBase: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
+    const { fetch: fetchImpl, ...clientOptions } = options;
+    const { token, user } = await exchangeSsoCode(httpBase, code, fetchImpl);
     return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
   }
 

@@ -53,6 +53,18 @@ export async function loginWithCode(httpBase: string, challenge: string, code: s
   return session(await postJson(httpBase, '/api/v1/auth/login/code', { challenge, code }, 'login', fetchImpl));
 }
 
+/**
+ * Finishes a SAML single sign-on: the server's ACS redirected the browser to the app with
+ * `?code=…` (one-time, valid about a minute); this trades it for a session. When the workspace
+ * does not trust the IdP for two factors and one is due, it throws like `login` does.
+ */
+export async function exchangeSsoCode(httpBase: string, code: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<LoginResult> {
+  const body = await postJson(httpBase, '/api/v1/auth/sso/exchange', { code }, 'sso sign-in', fetchImpl);
+  const second = SecondStepRequired.safeParse(body);
+  if (second.success) throw new SotongError('unauthenticated', 'a second sign-in step is required', second.data);
+  return session(body);
+}
+
 /** The server's typed error from a failed REST answer; `what` names the request when the body has no code. */
 export function errorFromBody(body: unknown, status: number, what: string): SotongError {
   const { code, message, details } = (body ?? {}) as { code?: unknown; message?: unknown; details?: unknown };

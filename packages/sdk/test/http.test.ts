@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SotongError } from '@sotong/protocol';
 import { SotongClient } from '../src/client.js';
-import { login, webSocketUrl } from '../src/http.js';
+import { exchangeSsoCode, login, webSocketUrl } from '../src/http.js';
 import { alice } from './fixtures.js';
 
 function fakeFetch(status: number, body: unknown, seen: { url?: string; init?: RequestInit } = {}): typeof fetch {
@@ -44,4 +44,19 @@ test('SotongClient.login returns a client for the signed-in user', async () => {
   const client = await SotongClient.login('http://localhost:9', 'alice@example.com', 'pw', { fetch: fakeFetch(200, { token: 't1', user: alice }) });
   assert.equal(client.user?.id, alice.id);
   assert.equal(client.getState().status.state, 'idle');
+});
+
+test('exchangeSsoCode trades the one-time code from the SSO redirect for a session', async () => {
+  const seen: { url?: string; init?: RequestInit } = {};
+  const client = await SotongClient.loginWithSsoCode('https://chat.example.com', 'sso_abc', { fetch: fakeFetch(200, { token: 't2', user: alice }, seen) });
+  assert.equal(client.user?.id, alice.id);
+  assert.equal(seen.url, 'https://chat.example.com/api/v1/auth/sso/exchange');
+  assert.deepEqual(JSON.parse(String(seen.init?.body)), { code: 'sso_abc' });
+});
+
+test('exchangeSsoCode reports a second step, and a spent code, as typed errors', async () => {
+  const step = { mfa: 'enroll', challenge: 'ch_1', expiresAt: 1 };
+  await assert.rejects(exchangeSsoCode('http://h', 'c', fakeFetch(200, step)), (error: SotongError) => error.code === 'unauthenticated' && (error.details as typeof step).challenge === 'ch_1');
+  const spent = { code: 'unauthenticated', message: 'the sign-in code is unknown, used or expired; sign in again', details: { reason: 'bad_code' } };
+  await assert.rejects(exchangeSsoCode('http://h', 'c', fakeFetch(401, spent)), (error: SotongError) => (error.details as { reason: string }).reason === 'bad_code');
 });

@@ -19,6 +19,8 @@ import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
 import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
+import { SsoService } from './services/sso.js';
+import { SamlServiceProvider } from './sso/saml-sp.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import { attachWebSocket } from './transports/websocket.js';
@@ -140,6 +142,9 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
+  let url = config.publicUrl ?? '';
+  const saml = config.saml && samlDeps(core, config.saml, () => url);
   const http = await createHttpServer({
     services,
     files: core.files,
@@ -149,6 +154,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     log: core.log,
     // A REST body carries at most one message's worth of arguments.
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
+    ...(saml ? { saml } : {}),
     beforeScrape: () => {
       let queued = 0;
       for (const session of sessions) queued += session.queuedBytes();
@@ -175,7 +181,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   await http.listen({ host: config.host, port: config.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = config.publicUrl ?? `http://${host}:${port}`;
+  url = config.publicUrl ?? `http://${host}:${port}`;
   core.log.info({ url, port, store: store.dialect }, 'listening');
   return {
     core,
@@ -189,4 +195,10 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
       await core.close();
     },
   };
+}
+
+function samlDeps(core: Core, settings: NonNullable<Config['saml']>, baseUrl: () => string) {
+  const sso = new SsoService(core.services.deps, core.services.accounts, settings);
+  const sp = new SamlServiceProvider(settings, baseUrl, sso.memory, core.services.deps.now);
+  return { sp, sso, settings, baseUrl };
 }

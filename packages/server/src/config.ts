@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { samlSetting } from './sso/saml-settings.js';
 
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 /** MIME patterns (`image/*`, `application/pdf`), comma-separated in the environment. */
@@ -68,6 +69,8 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  /** SAML single sign-on (docs/identity.md); unset: off. */
+  saml: { env: 'SOTONG_SAML', schema: samlSetting },
 } as const;
 
 type Settings = typeof settings;
@@ -95,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.SOTO
     const raw = env[name] !== undefined && env[name] !== '' ? env[name] : fromFile[key];
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
-    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = values as Omit<Config, 'sqliteFile' | 'store'>;

@@ -9,6 +9,7 @@ import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
 import { registerMfaApi } from './mfa.js';
+import { registerSamlApi, type SamlHttpDeps } from './saml.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
@@ -22,6 +23,8 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
+  /** SAML single sign-on, when configured. */
+  saml?: SamlHttpDeps;
   /** Refreshes gauges that are read off live state rather than counted. */
   beforeScrape(): void;
 }
@@ -66,6 +69,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerApi(app, deps.services);
   await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

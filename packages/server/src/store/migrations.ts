@@ -258,5 +258,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '006_saml': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('sso_identities')
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('name_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('name_id_format', 'text')
+          .addColumn('session_index', 'text')
+          .addColumn('attributes', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('sso_identities_pk', ['issuer', 'name_id'])
+          .execute();
+        await db.schema.createIndex('sso_identities_user').on('sso_identities').column('user_id').execute();
+        await db.schema
+          .createTable('saml_cache')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('saml_cache_expiry').on('saml_cache').column('expires_at').execute();
+        await db.schema
+          .createTable('sso_codes')
+          .addColumn('code_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

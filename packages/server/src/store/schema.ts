@@ -99,6 +99,21 @@ export interface Database {
   recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
   /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
+  /** Who an IdP's NameID is, and the attributes it last asserted (JSON of the mapped values). */
+  sso_identities: {
+    issuer: string;
+    name_id: string;
+    user_id: string;
+    name_id_format: string | null;
+    session_index: string | null;
+    attributes: string;
+    first_seen_at: number;
+    last_seen_at: number;
+  };
+  /** SAML ids with an expiry: AuthnRequest ids awaiting an answer (`request:`), assertion ids seen (`assertion:`). */
+  saml_cache: { key: string; value: string; expires_at: number };
+  /** One-time codes from the ACS redirect, exchanged for a session. Only the hash is kept. */
+  sso_codes: { code_hash: string; user_id: string; expires_at: number; details: string };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
   search_pending: { message_pk: number; tokens: string };

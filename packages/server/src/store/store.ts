@@ -6,6 +6,7 @@ import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
 import { SecurityStore } from './security.js';
+import { SsoStore } from './sso.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { CompiledQueries } from './compiled.js';
@@ -20,6 +21,7 @@ export interface Store {
   events: EventStore;
   security: SecurityStore;
   mfa: MfaStore;
+  sso: SsoStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -52,6 +54,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
+    sso: new SsoStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
