@@ -13,3 +13,24 @@ export const AuditEvent = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;
+
+/**
+ * The permission model as the server enforces it: roles, named conditions, and for each action
+ * the grants that allow it (a grant holds when every role and condition in it holds) and, per
+ * role, a readable cell ("✓", "—", or "if …" with what else must hold).
+ */
+export const PermissionMatrix = z.object({
+  roles: z.array(z.object({ name: z.string(), about: z.string() })),
+  conditions: z.array(z.object({ name: z.string(), about: z.string() })),
+  actions: z.array(
+    z.object({
+      name: z.string(),
+      about: z.string(),
+      /** A refusal is written to the audit log as `permission.denied`. */
+      audited: z.boolean(),
+      allow: z.array(z.array(z.string())),
+      byRole: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+export type PermissionMatrix = z.infer<typeof PermissionMatrix>;

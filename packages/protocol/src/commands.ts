@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuditEvent, PermissionMatrix } from './admin.js';
 import { ChannelEvent } from './events.js';
 import {
   Channel,
@@ -11,6 +12,7 @@ import {
   SearchHit,
   Seq,
   User,
+  WorkspaceRole,
 } from './model.js';
 
 const channelName = z
@@ -127,6 +129,14 @@ export const commands = {
   'presence.get': {
     args: z.object({ userIds: z.array(Id).max(1000) }),
     result: z.object({ presence: z.record(z.string(), PresenceStatus) }),
+  },
+
+  'admin.permissions': { args: empty, result: PermissionMatrix },
+  'admin.user.role': { args: z.object({ userId: Id, role: WorkspaceRole.exclude(['owner']) }), result: User },
+  'admin.user.deactivate': { args: z.object({ userId: Id }), result: empty },
+  'admin.audit': {
+    args: z.object({ limit: limit(500, 100), before: int.optional() }),
+    result: z.object({ events: z.array(AuditEvent) }),
   },
 } as const;
 

@@ -8,6 +8,8 @@ const USAGE = `usage:
   sotong serve [--config FILE]
   sotong admin create-user --email EMAIL --name NAME [--password PW] [--role admin|member|guest]
   sotong admin reset-password --email EMAIL [--password PW]
+  sotong admin grant-system-admin --email EMAIL
+  sotong admin revoke-system-admin --email EMAIL
 
 Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
 optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
@@ -52,6 +54,12 @@ async function admin(command: string | undefined, options: Record<string, string
       if (!options.email) throw new SotongError('bad_request', '--email is required');
       const password = await core.services.accounts.resetPassword(options.email, options.password);
       process.stdout.write(options.password ? 'password changed; sessions ended\n' : `new password: ${password}\n`);
+    } else if (command === 'grant-system-admin' || command === 'revoke-system-admin') {
+      if (!options.email) throw new SotongError('bad_request', '--email is required');
+      const granted = command === 'grant-system-admin';
+      const { changed } = await core.services.accounts.setSystemAdmin(options.email, granted);
+      const state = granted ? 'is a system admin' : 'is not a system admin';
+      process.stdout.write(changed ? `${options.email} ${state} now; their sessions reconnect\n` : `${options.email} ${state} already\n`);
     } else {
       throw new SotongError('bad_request', USAGE);
     }

@@ -105,7 +105,7 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
       handler: async (request) => {
         const args = { ...(request[input === 'body' ? 'body' : 'query'] as object), ...(request.params as object) };
         // The route's response schema checks the shape on the way out.
-        return dispatch(services, request.actor!, name, args) as Promise<never>;
+        return dispatch(services, request.actor!, name, args, { address: request.ip }) as Promise<never>;
       },
     });
   }

@@ -18,11 +18,12 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 };
 
 /** Every failure leaves as `{code, message, details?}` with the status that matches the code. */
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
+export function installErrorHandling(app: FastifyInstance, recordRefusal?: (err: unknown, address: string) => Promise<void>): void {
+  app.setErrorHandler(async (err: FastifyError, request, reply) => {
+    await recordRefusal?.(err, request.ip);
     const error = toSotongError(err);
     if (error.code === 'internal') request.log.error({ err }, 'request failed');
-    void reply.status(HTTP_STATUS[error.code]).send(error.toBody());
+    return reply.status(HTTP_STATUS[error.code]).send(error.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(new SotongError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`).toBody());

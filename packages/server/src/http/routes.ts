@@ -37,4 +37,8 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['GET', '/search', 'search', 'Search messages (Korean-aware; in:, from:, before:, after:, has:)'],
   ['POST', '/presence', 'presence.set', 'Set myself online or away'],
   ['POST', '/presence/query', 'presence.get', 'Presence of some users'],
+  ['GET', '/admin/permissions', 'admin.permissions', 'The permission matrix: roles, conditions, and who may do each action'],
+  ['PATCH', '/admin/users/:userId', 'admin.user.role', "Change a user's workspace role (their live sessions end and reconnect with it)"],
+  ['POST', '/admin/users/:userId/deactivate', 'admin.user.deactivate', 'Deactivate a user: their sessions end at once'],
+  ['GET', '/admin/audit', 'admin.audit', 'The security audit log, newest first'],
 ];

@@ -7,7 +7,6 @@ import type { Metrics } from '../metrics.js';
 import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
-import { registerAdminApi } from './admin.js';
 import { registerMfaApi } from './mfa.js';
 import { registerSamlApi, type SamlHttpDeps } from './saml.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
@@ -40,7 +39,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandling(app);
+  // Refusals of security-relevant actions on routes outside the command table are audited here.
+  installErrorHandling(app, (err, address) => deps.services.accounts.recordRefusal(err, address));
 
   await app.register(swagger, {
     openapi: {
@@ -67,7 +67,6 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     return deps.metrics.registry.metrics();
   });
   await registerApi(app, deps.services);
-  await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
   await registerFileRoutes(app, deps.services, deps.files);

@@ -5,7 +5,8 @@ import { newSessionToken, tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { ServiceDeps } from './context.js';
 import { MfaService } from './mfa.js';
-import { assertCan, type Actor } from './permissions.js';
+import { assertCan, PermissionDenied, type Actor, type Resource } from './permissions.js';
+import type { UserRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { auditView, userView } from './views.js';
 
@@ -51,6 +52,20 @@ export class AccountService {
     });
   }
 
+  /**
+   * Writes a refusal of a security-relevant action (`audit` in RULES) to the audit log as
+   * `permission.denied`, once. Other errors, and routine refusals, pass by.
+   */
+  async recordRefusal(err: unknown, address?: string): Promise<void> {
+    if (!(err instanceof PermissionDenied) || !err.audited || err.recorded) return;
+    err.recorded = true;
+    await this.deps.queue.run(async (tx) => {
+      const details = { action: err.action, code: err.code };
+      await this.audit(tx, { workspaceId: err.actor.workspaceId, actorId: err.actor.userId, action: 'permission.denied', target: err.target, address: address ?? null, details });
+      return { result: undefined };
+    });
+  }
+
   /** First run: one workspace and its owner. Returns the generated password when none was configured. */
   async bootstrap(workspaceName: string, adminEmail: string, adminPassword?: string): Promise<{ created: boolean; password?: string }> {
     if (await this.deps.store.read.users.firstWorkspace()) return { created: false };
@@ -64,6 +79,9 @@ export class AccountService {
       const userId = newId('u', now);
       await tx.users.create({ id: userId, email: adminEmail.toLowerCase(), display_name: 'Admin', password_hash: hash, created_at: now, deactivated_at: null });
       await tx.users.addToWorkspace(workspaceId, userId, 'owner', now);
+      // The first-run admin is also the server's operator (docs/identity.md, "Permissions").
+      await tx.systemAdmins.grant(userId, now, null);
+      await this.audit(tx, { workspaceId, actorId: null, action: 'system_admin.granted', target: userId, details: { source: 'first_run' } });
       return { result: undefined };
     });
     return adminPassword ? { created: true } : { created: true, password };
@@ -156,7 +174,12 @@ export class AccountService {
     const user = await store.users.byId(session.user_id);
     const [membership] = await store.users.workspacesOf(session.user_id);
     if (!user || user.deactivated_at !== null || !membership) throw new SotongError('unauthenticated', 'invalid or expired token');
-    const actor: Actor = { userId: user.id, workspaceId: membership.workspace_id, role: membership.role as Actor['role'] };
+    const actor: Actor = {
+      userId: user.id,
+      workspaceId: membership.workspace_id,
+      role: membership.role as Actor['role'],
+      systemAdmin: await store.systemAdmins.has(user.id),
+    };
     return { actor, user: userView(user, actor.workspaceId, actor.role) };
   }
 
@@ -199,28 +222,40 @@ export class AccountService {
 
   /** Ends every session of the user at once, on every node, and refuses new ones. */
   async deactivate(actor: Actor, userId: string): Promise<void> {
-    assertCan(actor, 'user.manage', { kind: 'workspace', workspaceId: actor.workspaceId });
-    if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot deactivate yourself');
     await this.deps.queue.run(async (tx) => {
-      const target = await this.memberOfWorkspace(tx, actor, userId);
-      if (target.role === 'owner' && actor.role !== 'owner') throw new SotongError('forbidden', 'only an owner can deactivate an owner');
+      const target = await this.person(tx, actor, userId);
+      assertCan(actor, 'user.deactivate', target.resource);
+      if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot deactivate yourself');
+      if (!target.user) throw new SotongError('not_found', 'no such user in this workspace');
       await tx.users.deactivate(userId, this.deps.now());
       await tx.users.deleteSessionsOf(userId);
-      await this.audit(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, action: 'user.deactivated', target: userId });
+      await this.audit(tx, { workspaceId: target.resource.workspaceId, actorId: actor.userId, action: 'user.deactivated', target: userId });
       return { result: undefined, publish: [{ kind: 'user-revoked', userId, reason: 'deactivated' }] };
     });
   }
 
   /** A changed role takes effect at once: live sessions are closed and reconnect with it. */
   async setRole(actor: Actor, userId: string, role: Exclude<WorkspaceRole, 'owner'>): Promise<User> {
-    assertCan(actor, 'user.manage', { kind: 'workspace', workspaceId: actor.workspaceId });
-    if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot change your own role');
     return this.deps.queue.run(async (tx) => {
-      const target = await this.memberOfWorkspace(tx, actor, userId);
-      if (target.role === 'owner') throw new SotongError('forbidden', "an owner's role is changed by transferring ownership");
-      const revoked = await this.writeRoleChange(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, userId, from: target.role, to: role });
-      return { result: userView(target.user, actor.workspaceId, role), publish: [revoked] };
+      const target = await this.person(tx, actor, userId);
+      assertCan(actor, 'user.role', target.resource);
+      if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot change your own role');
+      if (!target.user) throw new SotongError('not_found', 'no such user in this workspace');
+      const { workspaceId } = target.resource;
+      const revoked = await this.writeRoleChange(tx, { workspaceId, actorId: actor.userId, userId, from: target.resource.role, to: role });
+      return { result: userView(target.user, workspaceId, role), publish: [revoked] };
     });
+  }
+
+  /**
+   * The person an admin action targets, as a permission resource. Someone who does not exist is
+   * checked as a member of the actor's workspace, so only those allowed to act learn that.
+   */
+  private async person(tx: Store, actor: Actor, userId: string): Promise<{ user: UserRow | undefined; resource: Extract<Resource, { kind: 'user' }> }> {
+    const [user, memberships] = await Promise.all([tx.users.byId(userId), tx.users.workspacesOf(userId)]);
+    const membership = memberships.find((m) => m.workspace_id === actor.workspaceId) ?? memberships[0];
+    if (!user || !membership) return { user: undefined, resource: { kind: 'user', workspaceId: actor.workspaceId, userId, role: 'member' } };
+    return { user, resource: { kind: 'user', workspaceId: membership.workspace_id, userId, role: membership.role as WorkspaceRole } };
   }
 
   /**
@@ -237,15 +272,27 @@ export class AccountService {
     return { kind: 'user-revoked', userId: change.userId, reason: 'role_changed' };
   }
 
+  /**
+   * The server-wide operator role, given and taken on the command line (`sotong admin
+   * grant-system-admin`). The user's live sessions end, so they reconnect with the change.
+   */
+  async setSystemAdmin(email: string, granted: boolean): Promise<{ userId: string; changed: boolean }> {
+    const user = await this.deps.store.read.users.byEmail(email);
+    if (!user) throw new SotongError('not_found', 'no such user');
+    const [membership] = await this.deps.store.read.users.workspacesOf(user.id);
+    return this.deps.queue.run<{ userId: string; changed: boolean }>(async (tx) => {
+      const at = this.deps.now();
+      const changed = granted ? await tx.systemAdmins.grant(user.id, at, null) : await tx.systemAdmins.revoke(user.id);
+      if (!changed) return { result: { userId: user.id, changed } };
+      const action = granted ? 'system_admin.granted' : 'system_admin.revoked';
+      await this.audit(tx, { workspaceId: membership?.workspace_id ?? null, actorId: null, action, target: user.id, details: { source: 'cli' } });
+      return { result: { userId: user.id, changed }, publish: [{ kind: 'user-revoked', userId: user.id, reason: 'role_changed' }] };
+    });
+  }
+
   async auditLog(actor: Actor, limit: number, before?: number): Promise<AuditEvent[]> {
     assertCan(actor, 'audit.read', { kind: 'workspace', workspaceId: actor.workspaceId });
     return (await this.deps.store.read.security.auditPage(actor.workspaceId, limit, before)).map(auditView);
-  }
-
-  private async memberOfWorkspace(tx: Store, actor: Actor, userId: string) {
-    const [user, role] = await Promise.all([tx.users.byId(userId), tx.users.workspaceRole(actor.workspaceId, userId)]);
-    if (!user || !role) throw new SotongError('not_found', 'no such user in this workspace');
-    return { user, role };
   }
 
   async me(actor: Actor): Promise<User> {

@@ -55,8 +55,8 @@ export class ChannelService {
 
   async browse(actor: Actor): Promise<Channel[]> {
     assertCan(actor, 'workspace.read', { kind: 'workspace', workspaceId: actor.workspaceId });
-    if (actor.role === 'guest') return [];
-    return (await this.deps.store.read.channels.listPublic(actor.workspaceId)).map(channelView);
+    const open = await this.deps.store.read.channels.listPublic(actor.workspaceId);
+    return open.filter((channel) => can(actor, 'channel.read', { kind: 'channel', channel, member: undefined })).map(channelView);
   }
 
   async get(actor: Actor, channelId: string): Promise<ChannelView> {

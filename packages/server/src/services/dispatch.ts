@@ -3,12 +3,15 @@ import type { AccountService } from './accounts.js';
 import type { ChannelService } from './channels.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import type { MessageService } from './messages.js';
+import { permissionMatrix } from './permission-matrix.js';
 import { assertCan, type Actor } from './permissions.js';
 import type { SearchService } from './search.js';
 
 /** What a live session adds to a command: presence subscriptions follow the session, not the user. */
 export interface CallerHooks {
   watchPresence?(userIds: string[]): void;
+  /** The caller's network address, where the transport knows it (for the audit log). */
+  address?: string;
 }
 
 export interface Services {
@@ -66,6 +69,13 @@ const handlers: { [N in CommandName]: Handler<N> } = {
     hooks.watchPresence?.(a.userIds);
     return { presence: s.deps.presence.statusOf(a.userIds) };
   },
+  'admin.permissions': async (s, actor) => {
+    assertCan(actor, 'permissions.read', { kind: 'workspace', workspaceId: actor.workspaceId });
+    return permissionMatrix();
+  },
+  'admin.user.role': (s, actor, a) => s.accounts.setRole(actor, a.userId, a.role),
+  'admin.user.deactivate': async (s, actor, a) => (await s.accounts.deactivate(actor, a.userId), empty),
+  'admin.audit': async (s, actor, a) => ({ events: await s.accounts.auditLog(actor, a.limit, a.before) }),
 };
 
 /** The one entry point for commands from every transport: validate, then run. */
@@ -76,5 +86,10 @@ export async function dispatch(services: Services, actor: Actor, name: string, r
     throw new SotongError('bad_request', `invalid arguments for ${name}`, parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
   const handler = handlers[name] as Handler<CommandName>;
-  return handler(services, actor, parsed.data as ParsedArgs<CommandName>, hooks);
+  try {
+    return await handler(services, actor, parsed.data as ParsedArgs<CommandName>, hooks);
+  } catch (err) {
+    await services.accounts.recordRefusal(err, hooks.address);
+    throw err;
+  }
 }

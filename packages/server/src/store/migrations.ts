@@ -289,5 +289,22 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '011_rbac': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('system_admins')
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id'))
+          .addColumn('granted_at', 'bigint', (c) => c.notNull())
+          .addColumn('granted_by', 'text')
+          .execute();
+        // An existing deployment keeps an operator: the owner of its first workspace (the first-run admin).
+        const first = await db.selectFrom('workspaces').select('id').orderBy('created_at').limit(1).executeTakeFirst();
+        if (!first) return;
+        const owners = await db.selectFrom('workspace_members').select('user_id').where('workspace_id', '=', first.id).where('role', '=', 'owner').execute();
+        for (const { user_id } of owners) {
+          await db.insertInto('system_admins').values({ user_id, granted_at: Date.now(), granted_by: null }).execute();
+        }
+      },
+    },
   };
 }

@@ -114,6 +114,8 @@ export interface Database {
   saml_cache: { key: string; value: string; expires_at: number };
   /** One-time codes from the ACS redirect, exchanged for a session. Only the hash is kept. */
   sso_codes: { code_hash: string; user_id: string; expires_at: number; details: string };
+  /** Holders of the server-wide operator role (docs/identity.md, "Permissions"). `granted_by` is null for the first-run admin and the CLI. */
+  system_admins: { user_id: string; granted_at: number; granted_by: string | null };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
   search_pending: { message_pk: number; tokens: string };
