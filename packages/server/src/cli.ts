@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { SotongError } from '@sotong/protocol';
 import { openCore, startServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { permissionTable } from './services/permission-matrix.js';
 
 const USAGE = `usage:
   sotong serve [--config FILE]
@@ -10,6 +11,7 @@ const USAGE = `usage:
   sotong admin reset-password --email EMAIL [--password PW]
   sotong admin grant-system-admin --email EMAIL
   sotong admin revoke-system-admin --email EMAIL
+  sotong admin permissions          print the permission matrix (Markdown)
 
 Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
 optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
@@ -43,6 +45,8 @@ async function serve(configFile: string | undefined): Promise<void> {
 }
 
 async function admin(command: string | undefined, options: Record<string, string | undefined>): Promise<void> {
+  // The matrix is the code's, not the database's: printed without opening the store.
+  if (command === 'permissions') return void process.stdout.write(`${permissionTable()}\n`);
   const core = await openCore(loadConfig(process.env, options.config ?? process.env.SOTONG_CONFIG));
   try {
     if (command === 'create-user') {

@@ -21,7 +21,8 @@ export function cell(role: Role, allow: readonly Grant[]): string {
   const rest = allow.filter((grant) => grant.some((term) => held.has(term))).map((grant) => grant.filter((term) => !held.has(term)));
   if (rest.length === 0) return '—';
   if (rest.some((terms) => terms.length === 0)) return '✓';
-  return `if ${rest.map((terms) => terms.join(', ')).join(' or ')}`;
+  const alternatives = rest.map((terms) => (rest.length > 1 && terms.length > 1 ? `(${terms.join(', ')})` : terms.join(', ')));
+  return `if ${alternatives.join(' or ')}`;
 }
 
 export function permissionMatrix(): PermissionMatrix {
