@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import type { AuditEvent, ChannelView, Message, PermissionMatrix } from '@sotong
 import { permissionMatrix, permissionTable } from '../src/services/permission-matrix.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { download, upload } from './support/files.js';
+import { testDatabaseUrl } from './support/postgres.js';
 import { TestClient } from './support/ws-client.js';
 
 type HttpError = { status: number; body: { code: string; message: string } };
@@ -282,5 +284,51 @@ describe('guests see only the channels they were invited to, on every read path'
     await assert.rejects(g.call('channel.invite', { channelId: invitedPublic.id, userIds: [peer.user.id] }), { code: 'forbidden' });
     await assert.rejects(g.call('channel.update', { channelId: invitedPublic.id, topic: 'mine' }), { code: 'forbidden' });
     g.close();
+  });
+});
+
+const BUS_URL = process.env.SOTONG_TEST_BUS_URL ?? 'nats://127.0.0.1:4222';
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 4222) });
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => (socket.end(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+// As in cluster.test.ts: CI has PostgreSQL and NATS, so there a missing one fails instead of skipping.
+const clusterSkip = !testDatabaseUrl()
+  ? 'needs PostgreSQL and NATS: runs in the PostgreSQL pass'
+  : !process.env.CI && !(await reachable(BUS_URL))
+    ? `needs NATS at ${BUS_URL}`
+    : false;
+
+describe('two nodes: a role change on one cuts the socket on the other', { skip: clusterSkip }, () => {
+  let first: SpawnedServer;
+  let second: SpawnedServer;
+
+  before(async () => {
+    const env = { BUS_URL, SOTONG_BUS_PREFIX: `t${randomBytes(4).toString('hex')}` };
+    first = await spawnServer({ env });
+    second = await spawnServer({ env: { ...env, ...first.storeEnv } });
+  });
+  after(async () => {
+    await second?.stop();
+    await first?.stop();
+  });
+
+  it('within a second, and the reconnect on that node has the new role', async () => {
+    const target = await person(first, 'Remote');
+    const socket = await TestClient.connect(second.wsUrl, target.token);
+    const adminToken = await first.login(first.admin.email, first.admin.password);
+    await first.request('PATCH', `/api/v1/admin/users/${target.user.id}`, { role: 'guest' }, adminToken);
+    assert.deepEqual(await socket.waitForClose(1000), { code: 4003, reason: 'role_changed' });
+    const again = await TestClient.connect(second.wsUrl, target.token);
+    assert.equal((await again.call<{ role: string }>('me.get')).role, 'guest');
+    await assert.rejects(again.call('channel.create', { name: 'not-any-more' }), { code: 'forbidden' });
+    again.close();
   });
 });
