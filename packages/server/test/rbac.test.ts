@@ -149,7 +149,10 @@ describe('roles and the admin API', () => {
     assert.ok((await op.call<{ events: AuditEvent[] }>('admin.audit', { limit: 10 })).events.length > 0);
     const temp = await person(server, 'Temp');
     await op.call('admin.user.role', { userId: temp.user.id, role: 'admin' });
+    const tempSocket = await temp.connect();
     await op.call('admin.user.deactivate', { userId: temp.user.id });
+    assert.deepEqual(await tempSocket.waitForClose(1000), { code: 4003, reason: 'deactivated' }, 'the deactivated user is cut off at once');
+    await assert.rejects(TestClient.connect(server.wsUrl, temp.token), /closed|unauthenticated/);
     op.close();
     const log = await auditLog(server, ownerToken);
     assert.ok(log.some((e) => e.action === 'role.changed' && e.target === temp.user.id && e.actorId === operator.user.id));
