@@ -1,16 +1,5 @@
 import type { PermissionMatrix } from '@sotong/protocol';
-import { ACTIONS, CONDITIONS, ROLES, RULES, type Grant, type Role, type Rule } from './permissions.js';
-
-/** The roles each role includes: workspace and channel roles include the ones below them. */
-const INCLUDES: Record<Role, readonly Role[]> = {
-  'system.admin': ['system.admin'],
-  'workspace.owner': ['workspace.owner', 'workspace.admin', 'workspace.member', 'workspace.guest'],
-  'workspace.admin': ['workspace.admin', 'workspace.member', 'workspace.guest'],
-  'workspace.member': ['workspace.member', 'workspace.guest'],
-  'workspace.guest': ['workspace.guest'],
-  'channel.owner': ['channel.owner', 'channel.member'],
-  'channel.member': ['channel.member'],
-};
+import { ACTIONS, CONDITIONS, INCLUDES, ROLES, RULES, type Grant, type Role, type Rule } from './permissions.js';
 
 /**
  * What one role alone brings to an action: "✓", "—", or "if …" listing what else must hold

@@ -37,7 +37,16 @@ export const ROLES = {
 } as const;
 export type Role = keyof typeof ROLES;
 
-const WORKSPACE_RANK: Record<WorkspaceRole, number> = { guest: 0, member: 1, admin: 2, owner: 3 };
+/** Each role with the roles it includes. */
+export const INCLUDES: Record<Role, readonly Role[]> = {
+  'system.admin': ['system.admin'],
+  'workspace.owner': ['workspace.owner', 'workspace.admin', 'workspace.member', 'workspace.guest'],
+  'workspace.admin': ['workspace.admin', 'workspace.member', 'workspace.guest'],
+  'workspace.member': ['workspace.member', 'workspace.guest'],
+  'workspace.guest': ['workspace.guest'],
+  'channel.owner': ['channel.owner', 'channel.member'],
+  'channel.member': ['channel.member'],
+};
 
 type Condition = { about: string; holds: (actor: Actor, resource: Resource) => boolean };
 
@@ -109,22 +118,21 @@ function workspaceOf(r: Resource): string {
   return 'channel' in r ? r.channel.workspace_id : r.workspaceId;
 }
 
-/** Whether the actor holds the role on this resource. */
-export function holds(actor: Actor, role: Role, resource: Resource): boolean {
-  if (role === 'system.admin') return actor.systemAdmin === true;
-  if (workspaceOf(resource) !== actor.workspaceId) return false;
-  if (role === 'channel.member') return 'channel' in resource && resource.member !== undefined;
-  if (role === 'channel.owner') return 'channel' in resource && resource.member?.role === 'owner';
-  const wanted = role.slice('workspace.'.length) as WorkspaceRole;
-  return WORKSPACE_RANK[actor.role] >= WORKSPACE_RANK[wanted];
-}
-
-function satisfies(actor: Actor, grant: Grant, resource: Resource): boolean {
-  return grant.every((term) => (term in ROLES ? holds(actor, term as Role, resource) : CONDITIONS[term as ConditionName].holds(actor, resource)));
+/** The roles the actor holds on this resource, with the roles they include. */
+export function rolesOn(actor: Actor, resource: Resource): Set<Role> {
+  const held: Role[] = [];
+  if (actor.systemAdmin === true) held.push('system.admin');
+  if (workspaceOf(resource) === actor.workspaceId) {
+    held.push(`workspace.${actor.role}`);
+    if ('channel' in resource && resource.member) held.push(resource.member.role === 'owner' ? 'channel.owner' : 'channel.member');
+  }
+  return new Set(held.flatMap((role) => INCLUDES[role]));
 }
 
 export function can(actor: Actor, action: Action, resource: Resource): boolean {
-  return (RULES[action] as Rule).allow.some((grant) => satisfies(actor, grant, resource));
+  const roles = rolesOn(actor, resource);
+  const holds = (term: Role | ConditionName) => (term in ROLES ? roles.has(term as Role) : CONDITIONS[term as ConditionName].holds(actor, resource));
+  return (RULES[action] as Rule).allow.some((grant) => grant.every(holds));
 }
 
 /** A refusal by the permission model: a typed error (`not_found` or `forbidden`) that knows what was refused. */
