@@ -43,6 +43,11 @@ describe('the permission table in docs/identity.md', () => {
     const table = doc.slice(start + '<!-- permissions:begin -->'.length, end).trim();
     assert.equal(table, permissionTable(), 'regenerate it: node packages/server/dist/src/cli.js admin permissions');
   });
+
+  it('is what `sotong admin permissions` prints', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'admin', 'permissions'], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+    assert.equal(stdout, `${permissionTable()}\n`);
+  });
 });
 
 describe('roles and the admin API', () => {

@@ -24,9 +24,4 @@ export class SystemAdminStore {
     const result = await this.db.deleteFrom('system_admins').where('user_id', '=', userId).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
-
-  async count(): Promise<number> {
-    const row = await this.db.selectFrom('system_admins').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
 }
