@@ -5,6 +5,9 @@ import { SotongClient } from '../src/client.js';
 import { login, webSocketUrl } from '../src/http.js';
 import { alice } from './fixtures.js';
 
+const device = { name: 'test', platform: 'node', publicKey: 'A'.repeat(43) };
+const granted = { token: 't1', expiresAt: Date.now() + 900_000, user: alice, device: { deviceId: 'd1', credential: 'dc_1', expiresAt: Date.now() + 86_400_000 } };
+
 function fakeFetch(status: number, body: unknown, seen: { url?: string; init?: RequestInit } = {}): typeof fetch {
   return async (url, init) => {
     seen.url = String(url);
@@ -18,30 +21,30 @@ test('the WebSocket URL follows the HTTP base', () => {
   assert.equal(webSocketUrl('https://chat.example.com/sotong/'), 'wss://chat.example.com/sotong/ws');
 });
 
-test('login posts the credentials and returns token and user', async () => {
+test('login posts the credentials and the device, and returns the session', async () => {
   const seen: { url?: string; init?: RequestInit } = {};
-  const result = await login('http://localhost:8080/', 'alice@example.com', 'pw', fakeFetch(200, { token: 't1', user: alice }, seen));
-  assert.deepEqual(result, { token: 't1', user: alice });
+  const result = await login('http://localhost:8080/', 'alice@example.com', 'pw', device, fakeFetch(200, granted, seen));
+  assert.deepEqual(result, granted);
   assert.equal(seen.url, 'http://localhost:8080/api/v1/auth/login');
   assert.equal(seen.init?.method, 'POST');
-  assert.deepEqual(JSON.parse(String(seen.init?.body)), { email: 'alice@example.com', password: 'pw' });
+  assert.deepEqual(JSON.parse(String(seen.init?.body)), { email: 'alice@example.com', password: 'pw', device });
 });
 
 test('a refused login is a SotongError with the server code', async () => {
-  const refused = login('http://h', 'a@b.c', 'wrong', fakeFetch(401, { code: 'unauthenticated', message: 'wrong email or password' }));
+  const refused = login('http://h', 'a@b.c', 'wrong', device, fakeFetch(401, { code: 'unauthenticated', message: 'wrong email or password' }));
   await assert.rejects(refused, (error: SotongError) => error instanceof SotongError && error.code === 'unauthenticated' && error.message === 'wrong email or password');
-  await assert.rejects(login('http://h', 'a@b.c', 'pw', fakeFetch(502, 'bad gateway')), (error: SotongError) => error.code === 'unavailable');
+  await assert.rejects(login('http://h', 'a@b.c', 'pw', device, fakeFetch(502, 'bad gateway')), (error: SotongError) => error.code === 'unavailable');
 });
 
 test('an unreachable server is unavailable', async () => {
   const failing: typeof fetch = async () => {
     throw new TypeError('fetch failed');
   };
-  await assert.rejects(login('http://h', 'a@b.c', 'pw', failing), (error: SotongError) => error.code === 'unavailable');
+  await assert.rejects(login('http://h', 'a@b.c', 'pw', device, failing), (error: SotongError) => error.code === 'unavailable');
 });
 
 test('SotongClient.login returns a client for the signed-in user', async () => {
-  const client = await SotongClient.login('http://localhost:9', 'alice@example.com', 'pw', { fetch: fakeFetch(200, { token: 't1', user: alice }) });
+  const client = await SotongClient.login('http://localhost:9', 'alice@example.com', 'pw', { fetch: fakeFetch(200, granted) });
   assert.equal(client.user?.id, alice.id);
   assert.equal(client.getState().status.state, 'idle');
 });

@@ -56,7 +56,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     limits: {
       maxMessageChars: config.maxMessageChars,
       scryptCost: config.scryptCost,
-      sessionTtlHours: config.sessionTtlHours,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      deviceCredentialTtlDays: config.deviceCredentialTtlDays,
+      deviceProofMaxSkewSeconds: config.deviceProofMaxSkewSeconds,
       passwordMinLength: config.passwordMinLength,
       loginMaxFailures: config.loginMaxFailures,
       loginAddressMaxFailures: config.loginAddressMaxFailures,

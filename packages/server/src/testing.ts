@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { User } from '@sotong/protocol';
+import type { LoginResult, User } from '@sotong/protocol';
+import { deviceOf, rememberDevice, TestDevice } from './test-device.js';
 
 /**
  * Starts the real server as a child process on an ephemeral port with its own SQLite folder,
@@ -26,8 +27,12 @@ export interface SpawnedServer {
   admin: { email: string; password: string };
   /** The server's stdout and stderr so far, for a failing test to print. */
   output(): string;
+  /** A REST call; with a token from these helpers, its device proof is added. */
   request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+  /** Signs in from a new device and returns the access token (its device is remembered for `request` and sockets). */
   login(email: string, password: string): Promise<string>;
+  /** Signs in from the given device and returns the whole answer (a session, a second step, or a pending device). */
+  signIn(email: string, password: string, device: TestDevice): Promise<LoginResult>;
   createUser(email: string, displayName: string, password?: string, role?: 'admin' | 'member' | 'guest'): Promise<User>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
@@ -60,6 +65,11 @@ async function dropSchema(url: string, schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The headers that authorise a REST request with a token from these helpers: the bearer token and its device's proof. */
+export function authHeaders(token: string, method: string, pathWithQuery: string): Record<string, string> {
+  return deviceOf(token)?.requestHeaders(token, method, pathWithQuery) ?? { authorization: `Bearer ${token}` };
 }
 
 export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedServer> {
@@ -125,14 +135,21 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
     async request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
-      if (token) headers.authorization = `Bearer ${token}`;
+      if (token) Object.assign(headers, authHeaders(token, method, path));
       const res = await fetch(`${server.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const json = (await res.json()) as T & { code?: string; message?: string };
       if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.code}: ${json.message}`), { status: res.status, body: json });
       return json;
     },
     async login(email, password) {
-      return (await server.request<{ token: string }>('POST', '/api/v1/auth/login', { email, password })).token;
+      const device = TestDevice.generate();
+      const result = await server.signIn(email, password, device);
+      if (!('token' in result)) throw new Error(`sign-in of ${email} did not end in a session: ${JSON.stringify(result)}`);
+      rememberDevice(result.token, device);
+      return result.token;
+    },
+    async signIn(email, password, device) {
+      return server.request<LoginResult>('POST', '/api/v1/auth/login', { email, password, device: device.enrolment() });
     },
     async createUser(email, displayName, password = TEST_PASSWORD, role) {
       adminToken ??= await server.login(admin.email, admin.password);
@@ -169,3 +186,4 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   return server;
 }
 export { totpCode } from './auth/totp.js';
+export { TestDevice, deviceOf, rememberDevice } from './test-device.js';

@@ -8,6 +8,7 @@ import {
   type ErrorBody,
   type ServerFrame,
 } from '@sotong/protocol';
+import { newChallenge } from '../auth/device-proof.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,8 @@ export interface Sink {
   send(frame: Buffer): void;
   bufferedBytes(): number;
   close(code: number, reason: string): void;
+  /** The peer's address, for the audit log. */
+  readonly address?: string | undefined;
 }
 
 export interface SessionLimits {
@@ -58,6 +61,9 @@ export class Session implements HubSession {
   readonly channels = new Set<string>();
   readonly watching = new Set<string>();
   private actor: Actor | undefined;
+  private device: string | undefined;
+  /** The nonce this connection's device proof must sign. */
+  private readonly challenge = newChallenge();
   /** Live frames held while the backlog is being sent; null once caught up. */
   private held: Held[] | null = null;
   private closed = false;
@@ -71,11 +77,15 @@ export class Session implements HubSession {
   ) {
     this.bucket = new TokenBucket(deps.limits.commandsPerSecond, deps.limits.commandBurst);
     this.authTimer = setTimeout(() => this.close(CLOSE_CODES.authTimeout, 'auth_timeout'), deps.limits.authTimeoutMs);
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes });
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes, challenge: this.challenge });
   }
 
   get userId(): string {
     return this.actor?.userId ?? '';
+  }
+
+  get deviceId(): string {
+    return this.device ?? '';
   }
 
   async handle(frame: ClientFrame): Promise<void> {
@@ -143,7 +153,8 @@ export class Session implements HubSession {
     }
     let authenticated;
     try {
-      authenticated = await this.deps.services.accounts.authenticate(frame.token);
+      const proof = { claims: { kind: 'challenge' as const, transport: this.transport, nonce: this.challenge }, signature: frame.proof };
+      authenticated = await this.deps.services.accounts.devices.authenticate(frame.token, proof, { address: this.sink.address ?? 'unknown' });
     } catch (err) {
       this.sendError(asSotongError(err, this.deps.log), frame.id);
       return this.close(CLOSE_CODES.authFailed, 'unauthenticated');
@@ -151,8 +162,10 @@ export class Session implements HubSession {
     if (this.closed) return;
     clearTimeout(this.authTimer);
     this.actor = authenticated.actor;
+    this.device = authenticated.deviceId;
     this.held = [];
     const { hub, services, limits } = this.deps;
+    void services.accounts.devices.seen(authenticated.deviceId).catch((err: unknown) => this.deps.log.warn({ err }, 'could not record the device as seen'));
     // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
     hub.addSession(this);
     this.deps.presence.connected(this.actor.userId);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SotongError, type SecondStepRequired, type SessionGranted } from '@sotong/protocol';
+import { SotongError, type DevicePending, type SecondStepRequired, type SessionGranted } from '@sotong/protocol';
 import { newRecoveryCodes, newTotpSecret, totpStep, totpUri } from '../auth/totp.js';
 import type { ChallengePurpose } from '../store/mfa.js';
 import type { Store } from '../store/store.js';
@@ -38,7 +38,7 @@ export class MfaService {
   }
 
   /** The second step of a sign-in: a code from the app, or a recovery code. */
-  async completeSignIn(challenge: string, code: string, origin: Origin): Promise<SessionGranted> {
+  async completeSignIn(challenge: string, code: string, origin: Origin): Promise<SessionGranted | DevicePending> {
     const { user, workspaceId } = await this.pending(challenge, 'totp');
     await this.accounts.refuseIfLocked(user.email, workspaceId, origin);
     const factor = RECOVERY_CODE.test(code.trim()) ? 'recovery_code' : 'totp';
@@ -71,7 +71,7 @@ export class MfaService {
   }
 
   /** Confirms the secret with a code from it: two-factor sign-in is on, and the recovery codes are shown once. */
-  async confirmEnrolment(who: Enrollee, code: string, origin: Origin): Promise<{ recoveryCodes: string[]; session?: SessionGranted }> {
+  async confirmEnrolment(who: Enrollee, code: string, origin: Origin): Promise<{ recoveryCodes: string[]; session?: SessionGranted | DevicePending }> {
     const user = await this.enrollee(who);
     const recoveryCodes = newRecoveryCodes();
     const now = this.deps.now();

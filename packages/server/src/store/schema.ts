@@ -2,7 +2,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** The database schema as a type: a wrong column name is a compile error. Times are epoch milliseconds. */
 export interface Database {
-  workspaces: { id: string; name: string; created_at: number; mfa_required: number };
+  workspaces: { id: string; name: string; created_at: number; mfa_required: number; device_approval_required: Generated<number> };
   users: {
     id: string;
     email: string;
@@ -12,7 +12,25 @@ export interface Database {
     deactivated_at: number | null;
   };
   workspace_members: { workspace_id: string; user_id: string; role: string; joined_at: number };
-  auth_sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number };
+  /** Short-lived access tokens, each bound to the device it was issued to. */
+  auth_sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number; device_id: string | null };
+  /** Enrolled devices: the public half of each device key, and the hash of its long-lived credential. */
+  devices: {
+    id: string;
+    user_id: string;
+    workspace_id: string;
+    name: string;
+    platform: string;
+    public_key: string;
+    credential_hash: string;
+    credential_expires_at: number;
+    /** pending | active | revoked */
+    status: string;
+    first_seen_at: number;
+    last_seen_at: number;
+    approved_by: string | null;
+    revoked_at: number | null;
+  };
   channels: {
     id: string;
     workspace_id: string;
@@ -110,5 +128,6 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type DeviceRow = Selectable<Database['devices']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
+import { DeviceStore } from './devices.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
@@ -20,6 +21,7 @@ export interface Store {
   events: EventStore;
   security: SecurityStore;
   mfa: MfaStore;
+  devices: DeviceStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -49,6 +51,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
+    devices: new DeviceStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {

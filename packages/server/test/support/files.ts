@@ -1,12 +1,12 @@
 import type { FileInfo } from '@sotong/protocol';
-import type { SpawnedServer } from '../../src/testing.js';
+import { authHeaders, type SpawnedServer } from '../../src/testing.js';
 
 /** POST /api/v1/files with the bytes as the body; the raw response, for tests that look at errors. */
 export function uploadRaw(server: SpawnedServer, token: string, channelId: string, name: string, body: Uint8Array<ArrayBuffer>): Promise<Response> {
   const query = new URLSearchParams({ channelId, name });
   return fetch(`${server.httpUrl}/api/v1/files?${query}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    headers: { ...authHeaders(token, 'POST', `/api/v1/files?${query}`), 'content-type': 'application/octet-stream' },
     body,
   });
 }
@@ -19,7 +19,7 @@ export async function upload(server: SpawnedServer, token: string, channelId: st
 }
 
 export function download(server: SpawnedServer, token: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.httpUrl}/api/v1/files/${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+  return fetch(`${server.httpUrl}/api/v1/files/${path}`, { headers: { ...authHeaders(token, 'GET', `/api/v1/files/${path}`), ...headers } });
 }
 
 /** The file name a Content-Disposition header gives, from its RFC 5987 `filename*`. */
