@@ -44,7 +44,7 @@ const settings = {
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(32768),
   },
-  accessTokenTtlSeconds: { env: 'SOTONG_ACCESS_TOKEN_TTL_SECONDS', schema: int(30, 15 * 60) },
+  accessTokenTtlSeconds: { env: 'SOTONG_ACCESS_TOKEN_TTL_SECONDS', schema: int(2, 15 * 60) },
   deviceCredentialTtlDays: { env: 'SOTONG_DEVICE_CREDENTIAL_TTL_DAYS', schema: int(1, 90) },
   deviceProofMaxSkewSeconds: { env: 'SOTONG_DEVICE_PROOF_MAX_SKEW_SECONDS', schema: int(1, 120) },
   passwordMinLength: { env: 'SOTONG_PASSWORD_MIN_LENGTH', schema: int(8, 12) },

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { LoginResult, User } from '@sotong/protocol';
+import type { LoginResult, SessionGranted, User } from '@sotong/protocol';
 import { deviceOf, rememberDevice, TestDevice } from './test-device.js';
 
 /**
@@ -34,6 +34,8 @@ export interface SpawnedServer {
   /** Signs in from the given device and returns the whole answer (a session, a second step, or a pending device). */
   signIn(email: string, password: string, device: TestDevice): Promise<LoginResult>;
   createUser(email: string, displayName: string, password?: string, role?: 'admin' | 'member' | 'guest'): Promise<User>;
+  /** A current access token of the admin: one device, renewed by its credential when it nears its end. */
+  adminToken(): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -86,7 +88,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   const admin = { email: 'admin@sotong.test', password: 'lantern over the quiet harbour' };
   let child: ChildProcess | undefined;
   let log = '';
-  let adminToken: string | undefined;
+  let adminSession: { granted: SessionGranted; device: TestDevice } | undefined;
 
   /** Port 0 picks a free port; a restart asks for the same one, so clients reconnect to the URL they had. */
   const start = (port: number) =>
@@ -152,8 +154,20 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
       return server.request<LoginResult>('POST', '/api/v1/auth/login', { email, password, device: device.enrolment() });
     },
     async createUser(email, displayName, password = TEST_PASSWORD, role) {
-      adminToken ??= await server.login(admin.email, admin.password);
-      return server.request<User>('POST', '/api/v1/admin/users', { email, displayName, password, ...(role ? { role } : {}) }, adminToken);
+      return server.request<User>('POST', '/api/v1/admin/users', { email, displayName, password, ...(role ? { role } : {}) }, await server.adminToken());
+    },
+    async adminToken() {
+      if (!adminSession) {
+        const device = TestDevice.generate();
+        const granted = await server.signIn(admin.email, admin.password, device);
+        if (!('token' in granted)) throw new Error(`the admin's sign-in did not end in a session: ${JSON.stringify(granted)}`);
+        adminSession = { granted, device };
+      } else if (adminSession.granted.expiresAt - Date.now() < 1000) {
+        const { deviceId, credential } = adminSession.granted.device;
+        adminSession.granted = await server.request<SessionGranted>('POST', '/api/v1/auth/refresh', adminSession.device.refreshBody(deviceId, credential));
+      }
+      rememberDevice(adminSession.granted.token, adminSession.device);
+      return adminSession.granted.token;
     },
     async kill(signal = 'SIGKILL') {
       const proc = child;
