@@ -46,7 +46,7 @@ const settings = {
   },
   accessTokenTtlSeconds: { env: 'SOTONG_ACCESS_TOKEN_TTL_SECONDS', schema: int(2, 15 * 60) },
   deviceCredentialTtlDays: { env: 'SOTONG_DEVICE_CREDENTIAL_TTL_DAYS', schema: int(1, 90) },
-  deviceProofMaxSkewSeconds: { env: 'SOTONG_DEVICE_PROOF_MAX_SKEW_SECONDS', schema: int(1, 120) },
+  deviceProofMaxSkewSeconds: { env: 'SOTONG_DEVICE_PROOF_MAX_SKEW_SECONDS', schema: int(1, 60) },
   passwordMinLength: { env: 'SOTONG_PASSWORD_MIN_LENGTH', schema: int(8, 12) },
   loginMaxFailures: { env: 'SOTONG_LOGIN_MAX_FAILURES', schema: int(1, 5) },
   loginAddressMaxFailures: { env: 'SOTONG_LOGIN_ADDRESS_MAX_FAILURES', schema: int(1, 50) },
