@@ -165,7 +165,6 @@ export class Session implements HubSession {
     this.device = authenticated.deviceId;
     this.held = [];
     const { hub, services, limits } = this.deps;
-    void services.accounts.devices.seen(authenticated.deviceId).catch((err: unknown) => this.deps.log.warn({ err }, 'could not record the device as seen'));
     // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
     hub.addSession(this);
     this.deps.presence.connected(this.actor.userId);

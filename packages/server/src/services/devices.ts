@@ -42,6 +42,8 @@ export interface RefreshRequest {
 }
 
 const DAY_MS = 86_400_000;
+/** "Last seen" is written at most this often per device: a reconnect storm is no write storm. */
+const SEEN_RESOLUTION_MS = 60_000;
 
 function refused(reason: DeviceRefusal, message: string): SotongError {
   return new SotongError('unauthenticated', message, { reason });
@@ -189,15 +191,16 @@ export class DeviceService {
     if (proof.signature === undefined) return refuse('proof_missing', 'a device proof is required with the token');
     const outcome = this.proofs.verify(row.device.public_key, { claims: { ...proof.claims, tokenHash: hash } as DeviceProofClaims, signature: proof.signature });
     if (!outcome.ok) return refuse(outcome.reason, 'the device proof does not hold');
-    return { ...(await this.accounts.actorFor(row.user_id)), deviceId: row.device.id };
-  }
-
-  /** A connection began: the device was seen now. */
-  async seen(deviceId: string): Promise<void> {
-    await this.deps.queue.run(async (tx) => {
-      await tx.devices.seen(deviceId, this.deps.now());
-      return { result: undefined };
-    });
+    const authenticated = { ...(await this.accounts.actorFor(row.user_id)), deviceId: row.device.id };
+    const now = this.deps.now();
+    if (now - row.device.last_seen_at >= SEEN_RESOLUTION_MS) {
+      const deviceId = row.device.id;
+      await this.deps.queue.run(async (tx) => {
+        await tx.devices.seen(deviceId, now);
+        return { result: undefined };
+      });
+    }
+    return authenticated;
   }
 
   /** The user's devices (their own, or any user's for an admin). */

@@ -16,7 +16,7 @@ export interface TokenRow {
   user_id: string;
   expires_at: number;
   /** Null for a token bound to no device (none are issued any more). */
-  device: { id: string; public_key: string; status: string } | null;
+  device: { id: string; public_key: string; status: string; last_seen_at: number } | null;
 }
 
 /** Enrolled devices, and the access tokens bound to them. */
@@ -80,12 +80,13 @@ export class DeviceStore {
     const row = await this.db
       .selectFrom('auth_sessions as s')
       .leftJoin('devices as d', 'd.id', 's.device_id')
-      .select(['s.user_id', 's.expires_at', 'd.id', 'd.public_key', 'd.status'])
+      .select(['s.user_id', 's.expires_at', 'd.id', 'd.public_key', 'd.status', 'd.last_seen_at'])
       .where('s.token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (!row) return undefined;
     const { id, public_key, status } = row;
-    return { user_id: row.user_id, expires_at: Number(row.expires_at), device: id !== null && public_key !== null && status !== null ? { id, public_key, status } : null };
+    const device = id !== null && public_key !== null && status !== null ? { id, public_key, status, last_seen_at: Number(row.last_seen_at) } : null;
+    return { user_id: row.user_id, expires_at: Number(row.expires_at), device };
   }
 
   /** Expired tokens of a device are of no use to anyone. */
