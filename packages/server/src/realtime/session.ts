@@ -172,6 +172,9 @@ export class Session implements HubSession {
     for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
     // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
     await hub.settled();
+    // A revocation committed before this node heard the user's topic was published unheard: look once more.
+    if (!(await services.accounts.devices.isActive(authenticated.deviceId))) return this.close(CLOSE_CODES.revoked, 'device_revoked');
+    if (this.closed) return;
 
     const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));

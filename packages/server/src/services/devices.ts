@@ -203,6 +203,10 @@ export class DeviceService {
     return authenticated;
   }
 
+  async isActive(deviceId: string): Promise<boolean> {
+    return (await this.deps.store.read.devices.byId(deviceId))?.status === 'active';
+  }
+
   /** The user's devices (their own, or any user's for an admin). */
   async list(actor: Actor, userId: string, currentDeviceId?: string): Promise<Device[]> {
     assertCan(actor, 'device.read', { kind: 'device', workspaceId: actor.workspaceId, userId });
