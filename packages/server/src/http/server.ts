@@ -44,7 +44,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Sotong API', version: '1.0.0', description: 'REST face of the Sotong protocol; the same commands run over the WebSocket at /ws.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token, always with a Sotong-Device-Proof header signed by its device (docs/identity.md)' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
