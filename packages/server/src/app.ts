@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -18,6 +18,8 @@ import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
 import { SearchService } from './services/search.js';
+import { Sweeper } from './services/sweeper.js';
+import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import { attachWebSocket } from './transports/websocket.js';
@@ -73,12 +75,13 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     messages: new MessageService(deps),
     search: new SearchService(deps, channels),
   };
-  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config, log);
   const files = new FileService(deps, blobs, {
     maxFileBytes: config.maxFileBytes,
     quotaUserBytes: config.fileQuotaUserBytes,
     quotaWorkspaceBytes: config.fileQuotaWorkspaceBytes,
     types: { allowed: config.fileAllowedTypes, blocked: config.fileBlockedTypes },
+    unsentTtlMs: config.unsentFileTtlMs,
   });
   const tools = await detectPreviewTools();
   log.info({ previewTools: tools }, tools.pdftoppm && tools.ffmpeg ? 'all preview tools found' : 'some preview tools missing (see docs/files.md)');
@@ -95,6 +98,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     files,
     async close() {
       await previews.idle();
+      blobs.close?.();
       presence.close();
       await bus.close();
       await store.close();
@@ -136,10 +140,19 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  const uploads = openUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs);
+  const sweeper = new Sweeper(
+    config.fileSweepMs,
+    [
+      { name: 'files', run: () => core.files.sweep() },
+      { name: 'uploads', run: async () => ({ expiredUploads: await uploads.deleteExpired() }) },
+    ],
+    core.log,
+  );
   const http = await createHttpServer({
     services,
     files: core.files,
-    uploads: { directory: join(config.dataDir, 'uploads'), maxFileBytes: config.maxFileBytes },
+    uploads: { datastore: uploads, maxFileBytes: config.maxFileBytes },
     store,
     metrics,
     log: core.log,
@@ -169,6 +182,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   });
   sessions = ws.sessions;
   await http.listen({ host: config.host, port: config.port });
+  sweeper.start();
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
@@ -179,6 +193,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     port,
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
+      await sweeper.stop();
       await ws.close();
       await http.close();
       hub.close();

@@ -66,6 +66,12 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */
+  fileSweepMs: { env: 'SOTONG_FILE_SWEEP_MS', schema: int(100, 10 * 60_000) },
+  unsentFileTtlMs: { env: 'SOTONG_UNSENT_FILE_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  uploadTtlMs: { env: 'SOTONG_UPLOAD_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  /** Unset: blobs on disk under DATA_DIR/blobs. */
+  blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
 } as const;
 
 type Settings = typeof settings;

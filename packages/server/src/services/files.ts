@@ -15,6 +15,8 @@ export interface FileLimits {
   quotaUserBytes: number;
   quotaWorkspaceBytes: number;
   types: TypePolicy;
+  /** Uploaded but never sent in a message: removed after this long. */
+  unsentTtlMs: number;
 }
 
 export interface Upload {
@@ -163,9 +165,22 @@ export class FileService {
     return this.blobs.get(sha256, range);
   }
 
-  /** Forgets deleted files and removes the blobs no file points at any more. Returns how many blobs went. */
+  /** Forgets deleted files and removes the blobs no file points at any more (workspace admins, on demand). */
   async collect(actor: Actor): Promise<{ files: number; blobs: number }> {
     assertCan(actor, 'files.collect', { kind: 'workspace', workspaceId: actor.workspaceId });
+    return this.collectGarbage();
+  }
+
+  /** The sweeper's pass: files never sent expire, then deleted files and unreferenced blobs go. */
+  async sweep(): Promise<{ expired: number; files: number; blobs: number }> {
+    const expired = await this.deps.queue.run(async (tx) => {
+      const now = this.deps.now();
+      return { result: await tx.files.expireUnsent(now - this.limits.unsentTtlMs, now) };
+    });
+    return { expired, ...(await this.collectGarbage()) };
+  }
+
+  private async collectGarbage(): Promise<{ files: number; blobs: number }> {
     const total = { files: 0, blobs: 0 };
     for (;;) {
       const step = await this.deps.queue.run(async (tx) => {

@@ -246,5 +246,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '007_files_lifecycle': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('channels').addColumn('deleted_at', 'bigint').execute();
+        // The sweeper looks for files never sent, oldest first.
+        await db.schema.createIndex('files_unsent').on('files').column('created_at').where(sql.ref('message_id'), 'is', null).execute();
+      },
+    },
   };
 }

@@ -27,6 +27,8 @@ export interface Database {
     member_count: number;
     /** Sorted member ids of a 1:1 DM, so there is one DM per pair. */
     dm_key: string | null;
+    /** Set when the channel was deleted: it is then unreachable, its content and files released. */
+    deleted_at: number | null;
   };
   channel_members: { channel_id: string; user_id: string; role: string; joined_at: number; last_read_seq: number };
   events: {
