@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openBlobStore } from './blobs/open.js';
@@ -13,6 +14,7 @@ import { AccountService } from './services/accounts.js';
 import { ChannelService } from './services/channels.js';
 import { CommitQueue } from './services/commit-queue.js';
 import { PreviewWorker } from './services/file-previews.js';
+import { FileLinkSigner } from './services/file-links.js';
 import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
@@ -82,7 +84,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     quotaWorkspaceBytes: config.fileQuotaWorkspaceBytes,
     types: { allowed: config.fileAllowedTypes, blocked: config.fileBlockedTypes },
     unsentTtlMs: config.unsentFileTtlMs,
-  });
+  }, new FileLinkSigner(config.fileLinkKey ? Buffer.from(config.fileLinkKey, 'utf8') : randomBytes(32), config.fileLinkTtlMs));
   const tools = await detectPreviewTools();
   log.info({ previewTools: tools }, tools.pdftoppm && tools.ffmpeg ? 'all preview tools found' : 'some preview tools missing (see docs/files.md)');
   const previews = new PreviewWorker(deps, blobs, tools, log);

@@ -70,6 +70,9 @@ const settings = {
   fileSweepMs: { env: 'SOTONG_FILE_SWEEP_MS', schema: int(100, 10 * 60_000) },
   unsentFileTtlMs: { env: 'SOTONG_UNSENT_FILE_TTL_MS', schema: int(100, 24 * 3_600_000) },
   uploadTtlMs: { env: 'SOTONG_UPLOAD_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  /** Signs download links for <img>/<video>. Unset: a random key per process (links then work only on the node that issued them, until it restarts). */
+  fileLinkKey: { env: 'SOTONG_FILE_LINK_KEY', schema: z.string().min(32, 'at least 32 characters').optional() },
+  fileLinkTtlMs: { env: 'SOTONG_FILE_LINK_TTL_MS', schema: int(1000, 10 * 60_000) },
   /** Unset: blobs on disk under DATA_DIR/blobs. */
   blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
 } as const;

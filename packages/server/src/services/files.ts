@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import { splitHead } from './file-head.js';
 import { assertTypeAllowed, detectMime, SNIFF_BYTES, type TypePolicy } from './file-types.js';
+import type { FileLinkSigner, LinkVariant } from './file-links.js';
 import { assertCan, can, type Actor } from './permissions.js';
 
 export interface FileLimits {
@@ -79,6 +80,7 @@ export class FileService {
     private readonly deps: ServiceDeps,
     private readonly blobs: BlobStore,
     private readonly limits: FileLimits,
+    private readonly links: FileLinkSigner,
   ) {}
 
   onUploaded(listener: FileListener): void {
@@ -159,6 +161,38 @@ export class FileService {
   preview(file: FileRow): { sha256: string; size: number; mime: string; name: string } {
     if (file.preview_sha256 === null || file.preview_size === null) throw new SotongError('not_found', 'no preview (yet)');
     return { sha256: file.preview_sha256, size: Number(file.preview_size), mime: PREVIEW_MIME, name: `${file.name}.preview.webp` };
+  }
+
+  /** What a link downloads: the file itself, or its preview. */
+  served(file: FileRow, variant: LinkVariant): { sha256: string; size: number; mime: string; name: string } {
+    return variant === 'preview' ? this.preview(file) : { sha256: file.sha256, size: Number(file.size), mime: file.mime, name: file.name };
+  }
+
+  /**
+   * A short-lived URL (path and query, under the API) that downloads the file, or its preview,
+   * without a bearer token: for `<img src>` and `<video src>`. Issued only to someone who may read it.
+   */
+  async link(actor: Actor, fileId: string, variant: LinkVariant): Promise<{ url: string; expiresAt: number }> {
+    const file = await this.readable(actor, fileId);
+    this.served(file, variant); // a preview link only once there is a preview
+    const expiresAt = this.deps.now() + this.links.ttlMs;
+    const query = this.links.sign({ fileId, userId: actor.userId, variant, expiresAt });
+    return { url: `/api/v1/files/${encodeURIComponent(fileId)}/signed?${query}`, expiresAt };
+  }
+
+  /**
+   * What a signed link leads to, after the signature and expiry and, again, the permission of the
+   * user it was issued to: someone who has left the channel since cannot use a link they kept.
+   */
+  async byLink(fileId: string, query: Record<string, unknown>): Promise<{ sha256: string; size: number; mime: string; name: string; expiresAt: number }> {
+    const claims = this.links.verify(fileId, query, this.deps.now());
+    const store = this.deps.store.read;
+    const file = await store.files.byId(fileId);
+    if (!file) throw new SotongError('not_found', 'no such file');
+    const [user, role] = await Promise.all([store.users.byId(claims.userId), store.users.workspaceRole(file.workspace_id, claims.userId)]);
+    if (!user || user.deactivated_at !== null || !role) throw new SotongError('not_found', 'no such file');
+    const readable = await this.readable({ userId: claims.userId, workspaceId: file.workspace_id, role: role as Actor['role'] }, fileId);
+    return { ...this.served(readable, claims.variant), expiresAt: claims.expiresAt };
   }
 
   blob(sha256: string, range?: ByteRange): Readable {
