@@ -19,6 +19,7 @@ import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { PasskeyService } from './services/passkeys.js';
 import { SearchService } from './services/search.js';
 import { Sweeper } from './services/sweeper.js';
 import { openUploadStore } from './http/uploads.js';
@@ -36,6 +37,7 @@ export interface Core {
   presence: PresenceTracker;
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   close(): Promise<void>;
 }
 
@@ -70,9 +72,15 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     now: Date.now,
   };
   const channels = new ChannelService(deps);
+  const accounts = new AccountService(deps);
+  const passkeys = new PasskeyService(deps, accounts, {
+    id: config.webauthnRpId ?? (config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost'),
+    name: config.workspaceName,
+    origins: config.webauthnOrigins.length > 0 ? [...config.webauthnOrigins] : config.publicUrl ? [new URL(config.publicUrl).origin] : [],
+  });
   const services: Services = {
     deps,
-    accounts: new AccountService(deps),
+    accounts,
     channels,
     messages: new MessageService(deps),
     search: new SearchService(deps, channels),
@@ -98,6 +106,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     presence,
     services,
     files,
+    passkeys,
     async close() {
       await previews.idle();
       blobs.close?.();
@@ -154,6 +163,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const http = await createHttpServer({
     services,
     files: core.files,
+    passkeys: core.passkeys,
     uploads: { datastore: uploads, maxFileBytes: config.maxFileBytes },
     store,
     metrics,
@@ -188,6 +198,8 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `http://${host}:${port}`;
+  // Without PUBLIC_URL or SOTONG_WEBAUTHN_ORIGINS, passkeys work from this server's own address on localhost (a secure context).
+  if (core.passkeys.rp.origins.length === 0) core.passkeys.rp.origins.push(`http://localhost:${port}`, new URL(url).origin);
   core.log.info({ url, port, store: store.dialect }, 'listening');
   return {
     core,

@@ -73,6 +73,16 @@ const settings = {
   /** Signs download links for <img>/<video>. Unset: a random key per process (links then work only on the node that issued them, until it restarts). */
   fileLinkKey: { env: 'SOTONG_FILE_LINK_KEY', schema: z.string().min(32, 'at least 32 characters').optional() },
   fileLinkTtlMs: { env: 'SOTONG_FILE_LINK_TTL_MS', schema: int(1000, 10 * 60_000) },
+  /** Passkeys: the RP ID (a domain; the host of PUBLIC_URL, else localhost) and the origins a ceremony may come from. */
+  webauthnRpId: { env: 'SOTONG_WEBAUTHN_RP_ID', schema: z.string().min(1).optional() },
+  webauthnOrigins: {
+    env: 'SOTONG_WEBAUTHN_ORIGINS',
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .default([])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path'))),
+  },
   /** Unset: blobs on disk under DATA_DIR/blobs. */
   blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
 } as const;

@@ -9,6 +9,8 @@ import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
 import { registerMfaApi } from './mfa.js';
+import { registerPasskeyApi } from './passkeys.js';
+import type { PasskeyService } from '../services/passkeys.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
@@ -17,6 +19,7 @@ import { registerTusUploads, type TusOptions } from './uploads.js';
 export interface HttpDeps {
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   uploads: TusOptions;
   store: StoreProvider;
   metrics: Metrics;
@@ -66,6 +69,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerApi(app, deps.services);
   await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

@@ -101,6 +101,29 @@ export interface Database {
   recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
   /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
+  /** WebAuthn credentials. `id` is the credential id (base64url); `counter` the last sign count seen. */
+  passkeys: {
+    id: string;
+    user_id: string;
+    public_key: string;
+    counter: number;
+    transports: string;
+    name: string;
+    device_type: string;
+    backed_up: number;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  /** One registration or sign-in ceremony: the challenge the authenticator must sign, used once. */
+  webauthn_ceremonies: {
+    token_hash: string;
+    user_id: string | null;
+    purpose: string;
+    challenge: string;
+    expires_at: number;
+    /** For a second factor: the password step's challenge this ceremony finishes. */
+    login_challenge_hash: string | null;
+  };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
 }
@@ -112,5 +135,6 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type PasskeyRow = Selectable<Database['passkeys']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

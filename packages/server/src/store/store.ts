@@ -5,6 +5,7 @@ import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
+import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -20,6 +21,7 @@ export interface Store {
   events: EventStore;
   security: SecurityStore;
   mfa: MfaStore;
+  passkeys: PasskeyStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -49,6 +51,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
+    passkeys: new PasskeyStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
