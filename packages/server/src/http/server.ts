@@ -10,6 +10,8 @@ import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
 import { registerMfaApi } from './mfa.js';
 import { registerSamlApi, type SamlHttpDeps } from './saml.js';
+import { registerPasskeyApi } from './passkeys.js';
+import type { PasskeyService } from '../services/passkeys.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
@@ -18,6 +20,7 @@ import { registerTusUploads, type TusOptions } from './uploads.js';
 export interface HttpDeps {
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   uploads: TusOptions;
   store: StoreProvider;
   metrics: Metrics;
@@ -70,6 +73,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
+  await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

@@ -289,5 +289,39 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '007_files_lifecycle': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('channels').addColumn('deleted_at', 'bigint').execute();
+        // The sweeper looks for files never sent, oldest first.
+        await db.schema.createIndex('files_unsent').on('files').column('created_at').where(sql.ref('message_id'), 'is', null).execute();
+      },
+    },
+    '008_passkeys': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('passkeys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('counter', 'bigint', (c) => c.notNull())
+          .addColumn('transports', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('device_type', 'text', (c) => c.notNull())
+          .addColumn('backed_up', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+        await db.schema
+          .createTable('webauthn_ceremonies')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text')
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('challenge', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('login_challenge_hash', 'text')
+          .execute();
+      },
+    },
   };
 }

@@ -27,6 +27,8 @@ export interface Database {
     member_count: number;
     /** Sorted member ids of a 1:1 DM, so there is one DM per pair. */
     dm_key: string | null;
+    /** Set when the channel was deleted: it is then unreachable, its content and files released. */
+    deleted_at: number | null;
   };
   channel_members: { channel_id: string; user_id: string; role: string; joined_at: number; last_read_seq: number };
   events: {
@@ -114,6 +116,29 @@ export interface Database {
   saml_cache: { key: string; value: string; expires_at: number };
   /** One-time codes from the ACS redirect, exchanged for a session. Only the hash is kept. */
   sso_codes: { code_hash: string; user_id: string; expires_at: number; details: string };
+  /** WebAuthn credentials. `id` is the credential id (base64url); `counter` the last sign count seen. */
+  passkeys: {
+    id: string;
+    user_id: string;
+    public_key: string;
+    counter: number;
+    transports: string;
+    name: string;
+    device_type: string;
+    backed_up: number;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  /** One registration or sign-in ceremony: the challenge the authenticator must sign, used once. */
+  webauthn_ceremonies: {
+    token_hash: string;
+    user_id: string | null;
+    purpose: string;
+    challenge: string;
+    expires_at: number;
+    /** For a second factor: the password step's challenge this ceremony finishes. */
+    login_challenge_hash: string | null;
+  };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
   search_pending: { message_pk: number; tokens: string };
@@ -126,5 +151,6 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type PasskeyRow = Selectable<Database['passkeys']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

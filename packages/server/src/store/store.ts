@@ -5,6 +5,7 @@ import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
+import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
 import { SsoStore } from './sso.js';
 import { migrations, type Dialect } from './migrations.js';
@@ -22,6 +23,7 @@ export interface Store {
   security: SecurityStore;
   mfa: MfaStore;
   sso: SsoStore;
+  passkeys: PasskeyStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -55,6 +57,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
     sso: new SsoStore(db),
+    passkeys: new PasskeyStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
