@@ -34,9 +34,15 @@ export type SessionGranted = z.infer<typeof SessionGranted>;
 
 /**
  * The password was right and a second step is due: a code from the authenticator app (`totp`),
- * or, where the workspace requires two factors, enrolling one first (`enroll`).
+ * a passkey (`passkey`, when that is the only factor), or, where the workspace requires two factors, enrolling one first (`enroll`).
  */
-export const SecondStepRequired = z.object({ mfa: z.enum(['totp', 'enroll']), challenge: z.string(), expiresAt: z.number() });
+export const SecondStepRequired = z.object({
+  mfa: z.enum(['totp', 'passkey', 'enroll']),
+  challenge: z.string(),
+  expiresAt: z.number(),
+  /** Every second factor the account has; any one of them finishes the sign-in. */
+  factors: z.array(z.enum(['totp', 'passkey'])).optional(),
+});
 export type SecondStepRequired = z.infer<typeof SecondStepRequired>;
 
 /** The REST sign-in answer. */

@@ -17,7 +17,7 @@ import { WebCryptoDeviceKey, type DeviceKey } from './device-key.js';
 import { DeviceSession, type Credentials } from './device-session.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
-import { login, loginWithCode, webSocketUrl } from './http.js';
+import { exchangeSsoCode, login, loginWithCode, webSocketUrl } from './http.js';
 import { Outbox } from './outbox.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
@@ -96,6 +96,17 @@ export class SotongClient {
   static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
     const result = await loginWithCode(httpBase, challenge, code, enrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /**
+   * Finishes SAML single sign-on with the one-time code the server's redirect gave the app
+   * (`/#/sso?code=…`), enrolling this device like `login` does. When a second step is due it throws
+   * like `login`; finish with `loginWithCode` and the same `device`.
+   */
+  static async loginWithSsoCode(httpBase: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await exchangeSsoCode(httpBase, code, enrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
   }
 

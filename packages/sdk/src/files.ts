@@ -61,6 +61,20 @@ export class FileClient {
     return `${this.base}/api/v1/files/${encodeURIComponent(fileId)}${options.preview ? '/preview' : ''}`;
   }
 
+  /**
+   * A short-lived URL that needs no bearer token nor device proof, for `<img src>` (a preview) and `<video src>`
+   * (streams with range requests). It is tied to this user and expires at `expiresAt`: ask again
+   * after that (a player that seeks past it gets 403). Asking for it is a device-signed request.
+   */
+  async signedUrl(fileId: string, options: { preview?: boolean } = {}): Promise<{ url: string; expiresAt: number }> {
+    const query = new URLSearchParams({ variant: options.preview ? 'preview' : 'content' });
+    const url = `${this.base}/api/v1/files/${encodeURIComponent(fileId)}/link?${query}`;
+    const response = await this.request(url, { headers: await this.auth('GET', url) });
+    const body = (await response.json().catch(() => undefined)) as { url: string; expiresAt: number } | undefined;
+    if (!response.ok || !body) throw errorFromBody(body, response.status, 'link');
+    return { url: new URL(body.url, `${this.base}/`).toString(), expiresAt: body.expiresAt };
+  }
+
   /** The file's bytes as a response to stream from; `range` asks for a part (`{start, end}` inclusive). */
   async download(fileId: string, options: { preview?: boolean; range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Response> {
     const url = this.downloadUrl(fileId, options);

@@ -70,6 +70,24 @@ export async function refresh(httpBase: string, key: DeviceKey, deviceId: string
   return parsed.data;
 }
 
+/**
+ * Finishes a SAML single sign-on: the server's ACS redirected the browser to the app with
+ * `?code=…` (one-time, valid about a minute); this trades it for a session of the device described
+ * by `device` (enrolled on first use), or the device pending approval. When the workspace
+ * does not trust the IdP for two factors and one is due, it throws like `login` does.
+ */
+export async function exchangeSsoCode(
+  httpBase: string,
+  code: string,
+  device: DeviceEnrolment,
+  fetchImpl: typeof fetch = globalThis.fetch,
+): Promise<LoginResult> {
+  const body = await postJson(httpBase, '/api/v1/auth/sso/exchange', { code, device }, 'sso sign-in', fetchImpl);
+  const second = SecondStepRequired.safeParse(body);
+  if (second.success) throw new SotongError('unauthenticated', 'a second sign-in step is required', second.data);
+  return session(body);
+}
+
 /** The server's typed error from a failed REST answer; `what` names the request when the body has no code. */
 export function errorFromBody(body: unknown, status: number, what: string): SotongError {
   const { code, message, details } = (body ?? {}) as { code?: unknown; message?: unknown; details?: unknown };

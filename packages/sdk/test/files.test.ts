@@ -73,4 +73,20 @@ describe('SDK files against the real server', () => {
     await assert.rejects(files.uploadFile('c_nope', new Uint8Array(10), 'x.bin'), (err: unknown) => err instanceof SotongError && err.code === 'not_found');
     await assert.rejects(files.download('f_nope'), (err: unknown) => err instanceof SotongError && err.code === 'not_found');
   });
+
+  it('gives a signed URL that an <img>/<video> can load without a token, and streams ranges from it', async () => {
+    const files = new FileClient({ httpBase: server.httpUrl, credentials });
+    const bytes = randomBytes(200_000);
+    const file = await files.uploadFile(channel.id, bytes, 'clip.bin');
+    const { url, expiresAt } = await files.signedUrl(file.id);
+    assert.ok(url.startsWith(`${server.httpUrl}/api/v1/files/${file.id}/signed?`));
+    assert.ok(expiresAt > Date.now());
+    const whole = await fetch(url);
+    assert.equal(whole.status, 200);
+    assert.ok(Buffer.from(await whole.arrayBuffer()).equals(bytes));
+    const part = await fetch(url, { headers: { range: 'bytes=100-199' } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 200)));
+    await assert.rejects(files.signedUrl(file.id, { preview: true }), (err: unknown) => err instanceof SotongError && err.code === 'not_found');
+  });
 });

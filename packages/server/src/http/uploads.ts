@@ -13,9 +13,18 @@ import { authenticateRequest } from './device-auth.js';
 import { HTTP_STATUS } from './errors.js';
 
 export interface TusOptions {
-  /** Where unfinished uploads wait (a folder of its own under the data folder). */
-  directory: string;
+  /** Where unfinished uploads wait: `openUploadStore`. */
+  datastore: FileStore;
   maxFileBytes: number;
+}
+
+/**
+ * Unfinished uploads on disk (a folder of its own under the data folder). After `ttlMs` from its
+ * creation an unfinished upload expires: `deleteExpired()` (run by the sweeper) removes it, and
+ * tus clients see the deadline in `Upload-Expires`.
+ */
+export function openUploadStore(directory: string, ttlMs: number): FileStore {
+  return new FileStore({ directory, expirationPeriodInMilliseconds: ttlMs });
 }
 
 const PATH = `${API_PREFIX}/uploads`;
@@ -28,7 +37,7 @@ const PATH = `${API_PREFIX}/uploads`;
  * An upload id starts with its owner's user id, so nobody else can continue or read it.
  */
 export async function registerTusUploads(app: FastifyInstance, services: Services, files: FileService, options: TusOptions): Promise<void> {
-  const datastore = new FileStore({ directory: options.directory });
+  const { datastore } = options;
   // Each request is authenticated once, before tus sees it (a device proof is good for one use);
   // tus's callbacks find the actor by the request's proof header, unique per request.
   const actors = new Map<string, Actor>();

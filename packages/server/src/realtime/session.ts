@@ -66,6 +66,11 @@ export class Session implements HubSession {
   private readonly challenge = newChallenge();
   /** Live frames held while the backlog is being sent; null once caught up. */
   private held: Held[] | null = null;
+  /**
+   * The last seq sent per channel. An event can reach the store's readers before it is durable
+   * and published, so the backlog may already have held an event that arrives live afterwards.
+   */
+  private readonly lastSent = new Map<string, number>();
   private closed = false;
   private readonly bucket: TokenBucket;
   private readonly authTimer: NodeJS.Timeout;
@@ -106,8 +111,11 @@ export class Session implements HubSession {
   }
 
   deliver(channelId: string, seq: number, frame: Buffer): void {
-    if (this.held) this.held.push({ channelId, seq, frame });
-    else this.push(frame);
+    if (this.held) return void this.held.push({ channelId, seq, frame });
+    const last = this.lastSent.get(channelId);
+    if (last !== undefined && seq <= last) return;
+    this.lastSent.set(channelId, seq);
+    this.push(frame);
   }
 
   push(frame: Buffer): void {
@@ -178,8 +186,8 @@ export class Session implements HubSession {
 
     const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
-    const sent = new Map(Object.entries(frame.cursors ?? {}));
-    for (const e of events) sent.set(e.channelId, e.seq);
+    for (const [channelId, seq] of Object.entries(frame.cursors ?? {})) this.lastSent.set(channelId, seq);
+    for (const e of events) this.lastSent.set(e.channelId, e.seq);
     const result: AuthResult = {
       user: authenticated.user,
       sessionId: this.id,
@@ -191,10 +199,7 @@ export class Session implements HubSession {
     for (const f of backlog) this.push(f);
     const held = this.held;
     this.held = null;
-    for (const h of held) {
-      const upTo = sent.get(h.channelId);
-      if (upTo === undefined || h.seq > upTo) this.push(h.frame);
-    }
+    for (const h of held) this.deliver(h.channelId, h.seq, h.frame);
   }
 
   private async command(id: string, name: string, args: unknown): Promise<void> {

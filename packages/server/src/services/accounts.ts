@@ -236,13 +236,23 @@ export class AccountService {
     return this.deps.queue.run(async (tx) => {
       const target = await this.memberOfWorkspace(tx, actor, userId);
       if (target.role === 'owner') throw new SotongError('forbidden', "an owner's role is changed by transferring ownership");
-      await tx.users.setRole(actor.workspaceId, userId, role);
-      await this.audit(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, action: 'role.changed', target: userId, details: { from: target.role, to: role } });
-      return {
-        result: userView(target.user, actor.workspaceId, role),
-        publish: [{ kind: 'user-revoked', userId, reason: 'role_changed' }],
-      };
+      const revoked = await this.writeRoleChange(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, userId, from: target.role, to: role });
+      return { result: userView(target.user, actor.workspaceId, role), publish: [revoked] };
     });
+  }
+
+  /**
+   * The one role-change write, by an admin or by the identity provider (SSO groups, `source`):
+   * audited, and the returned event, once published, cuts the user's live sessions.
+   */
+  async writeRoleChange(
+    tx: Store,
+    change: { workspaceId: string; actorId: string | null; userId: string; from: string; to: WorkspaceRole; source?: string },
+  ): Promise<{ kind: 'user-revoked'; userId: string; reason: string }> {
+    await tx.users.setRole(change.workspaceId, change.userId, change.to);
+    const details = { from: change.from, to: change.to, ...(change.source ? { source: change.source } : {}) };
+    await this.audit(tx, { workspaceId: change.workspaceId, actorId: change.actorId, action: 'role.changed', target: change.userId, details });
+    return { kind: 'user-revoked', userId: change.userId, reason: 'role_changed' };
   }
 
   async auditLog(actor: Actor, limit: number, before?: number): Promise<AuditEvent[]> {

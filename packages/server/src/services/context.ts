@@ -44,7 +44,7 @@ export interface ChannelContext {
 
 export async function loadChannel(store: Store, channelId: string, userId: string): Promise<ChannelContext> {
   const found = await store.channels.withMember(channelId, userId);
-  if (!found) throw new SotongError('not_found', 'no such channel');
+  if (!found || found.channel.deleted_at !== null) throw new SotongError('not_found', 'no such channel');
   return found;
 }
 

@@ -57,6 +57,7 @@ const RULES = {
   'channel.kick': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'channel.update': (f) => f.member && !f.guest && !f.conversation && !f.archived,
   'channel.archive': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation && !f.archived,
+  'channel.delete': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'message.edit': (f) => f.member && f.author && !f.archived,
   'message.delete': (f) => (f.member && f.author) || (f.admin && f.sameWorkspace && !f.conversation),
   'message.react': (f) => f.member && !f.archived,

@@ -55,6 +55,15 @@ export class DeviceStore {
       .execute();
   }
 
+  /**
+   * Signs the user's devices out without revoking them: their credentials stop renewing and their
+   * tokens end; the same keys may sign in again.
+   */
+  async signOutAll(userId: string, at: number): Promise<void> {
+    await this.db.updateTable('devices').set({ credential_expires_at: at }).where('user_id', '=', userId).where('credential_expires_at', '>', at).execute();
+    await this.db.deleteFrom('auth_sessions').where('user_id', '=', userId).execute();
+  }
+
   async approve(id: string, by: string): Promise<boolean> {
     const result = await this.db.updateTable('devices').set({ status: 'active', approved_by: by }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;

@@ -105,6 +105,11 @@ export class MessageStore {
       .execute();
   }
 
+  /** Every message of the channel not deleted yet: ids and search keys. */
+  async liveKeysOfChannel(channelId: string): Promise<{ id: string; pk: number }[]> {
+    return this.db.selectFrom('messages').select(['id', 'pk']).where('channel_id', '=', channelId).where('deleted_at', 'is', null).execute();
+  }
+
   /** Top-level messages of a channel, oldest first, in a seq window. */
   async page(channelId: string, window: { beforeSeq?: number; afterSeq?: number }, limit: number): Promise<MessageRow[]> {
     let query = this.db.selectFrom('messages').selectAll().where('channel_id', '=', channelId).where('thread_root_id', 'is', null);
