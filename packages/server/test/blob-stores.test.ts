@@ -65,6 +65,14 @@ function contract(name: string, open: () => Promise<{ store: BlobStore; objects:
       assert.equal(objects(), before);
     });
 
+    it('refuses past maxBytes in the middle of a multipart upload too', async () => {
+      const bytes = randomBytes(7 * 1024 * 1024);
+      const before = objects();
+      await assert.rejects(store.put(chunked(bytes), 6 * 1024 * 1024), { code: 'too_large' });
+      assert.equal(await store.exists(sha256(bytes)), false);
+      assert.equal(objects(), before);
+    });
+
     it('deletes, and a deleted or unknown blob does not exist', async () => {
       const bytes = randomBytes(10_000);
       const { sha256: hash } = await store.put([bytes], 1e6);
