@@ -65,6 +65,14 @@ function contract(name: string, open: () => Promise<{ store: BlobStore; objects:
       assert.equal(objects(), before);
     });
 
+    it('refuses past maxBytes in the middle of a multipart upload too', async () => {
+      const bytes = randomBytes(7 * 1024 * 1024);
+      const before = objects();
+      await assert.rejects(store.put(chunked(bytes), 6 * 1024 * 1024), { code: 'too_large' });
+      assert.equal(await store.exists(sha256(bytes)), false);
+      assert.equal(objects(), before);
+    });
+
     it('deletes, and a deleted or unknown blob does not exist', async () => {
       const bytes = randomBytes(10_000);
       const { sha256: hash } = await store.put([bytes], 1e6);
@@ -118,6 +126,28 @@ describe('BLOB_URL', () => {
     assert.equal(aws.prefix, '');
     assert.equal(aws.client.endpoint, undefined);
     assert.equal(aws.client.credentials, undefined, 'no key in the URL: the SDK credential chain decides');
+  });
+
+  it('without a key in the URL, takes the credentials from the standard AWS chain (here: the environment)', async () => {
+    const server = await startS3();
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    const keyless = server.blobUrl.replace('S3RVER:S3RVER@', '');
+    assert.equal(parseS3Url(keyless).client.credentials, undefined);
+    const store = new S3BlobStore(parseS3Url(keyless));
+    try {
+      const bytes = randomBytes(1000);
+      const { sha256: hash } = await store.put([bytes], 1e6);
+      assert.ok((await bytesOf(store.get(hash))).equals(bytes));
+    } finally {
+      store.close();
+      await server.stop();
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it('does not repeat the URL (or its secret) when it is wrong', () => {

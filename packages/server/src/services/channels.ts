@@ -172,10 +172,8 @@ export class ChannelService {
       assertCan(actor, 'channel.delete', { kind: 'channel', ...ctx });
       const now = this.deps.now();
       const event = await appendEvent(tx, channelId, actor.userId, now, 'channel.deleted', {});
-      for (const message of await tx.messages.liveKeysOfChannel(channelId)) {
-        await tx.messages.tombstone(message.id, now);
-        await tx.search.remove(message.pk);
-      }
+      for (const key of await tx.messages.liveKeysOfChannel(channelId)) await tx.search.remove(key);
+      await tx.messages.tombstoneChannel(channelId, now);
       await tx.files.releaseOfChannel(channelId, now);
       const memberIds = await tx.channels.memberIds(channelId);
       for (const userId of memberIds) await tx.channels.removeMember(channelId, userId);

@@ -105,9 +105,24 @@ export class MessageStore {
       .execute();
   }
 
-  /** Every message of the channel not deleted yet: ids and search keys. */
-  async liveKeysOfChannel(channelId: string): Promise<{ id: string; pk: number }[]> {
-    return this.db.selectFrom('messages').select(['id', 'pk']).where('channel_id', '=', channelId).where('deleted_at', 'is', null).execute();
+  /** The search keys of the channel's messages not deleted yet. */
+  async liveKeysOfChannel(channelId: string): Promise<number[]> {
+    const rows = await this.db.selectFrom('messages').select('pk').where('channel_id', '=', channelId).where('deleted_at', 'is', null).execute();
+    return rows.map((r) => Number(r.pk));
+  }
+
+  /** `tombstone` for every message of a channel at once (a deleted channel), in a few statements whatever its size. */
+  async tombstoneChannel(channelId: string, deletedAt: number): Promise<void> {
+    const ids = this.db.selectFrom('messages').select('id').where('channel_id', '=', channelId);
+    await this.db.deleteFrom('message_edits').where('message_id', 'in', ids).execute();
+    await this.db.deleteFrom('reactions').where('message_id', 'in', ids).execute();
+    await this.db.deleteFrom('mentions').where('channel_id', '=', channelId).execute();
+    await this.db
+      .updateTable('messages')
+      .set({ content: new Uint8Array(0), deleted_at: deletedAt, pinned_at: null, mentions_channel: 0, has_link: 0, has_file: 0 })
+      .where('channel_id', '=', channelId)
+      .where('deleted_at', 'is', null)
+      .execute();
   }
 
   /** Top-level messages of a channel, oldest first, in a seq window. */
