@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AuditEvent, PermissionMatrix } from './admin.js';
+import { Device } from './devices.js';
 import { ChannelEvent } from './events.js';
 import {
   Channel,
@@ -58,6 +59,7 @@ export const commands = {
     result: Channel,
   },
   'channel.archive': { args: z.object({ channelId: Id }), result: empty },
+  'channel.delete': { args: z.object({ channelId: Id }), result: empty },
   'channel.join': { args: z.object({ channelId: Id }), result: ChannelView },
   'channel.leave': { args: z.object({ channelId: Id }), result: empty },
   'channel.invite': { args: z.object({ channelId: Id, userIds: z.array(Id).min(1).max(1000) }), result: empty },
@@ -138,6 +140,10 @@ export const commands = {
     args: z.object({ limit: limit(500, 100), before: int.optional() }),
     result: z.object({ events: z.array(AuditEvent) }),
   },
+  'admin.user.devices': { args: z.object({ userId: Id }), result: z.object({ devices: z.array(Device) }) },
+  'admin.user.devices.revoke': { args: z.object({ userId: Id }), result: z.object({ revoked: z.number().int() }) },
+  'admin.policy.devices': { args: empty, result: z.object({ approvalRequired: z.boolean() }) },
+  'admin.policy.devices.set': { args: z.object({ approvalRequired: z.boolean() }), result: z.object({ approvalRequired: z.boolean() }) },
 } as const;
 
 export type Commands = typeof commands;

@@ -45,7 +45,9 @@ const settings = {
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(32768),
   },
-  sessionTtlHours: { env: 'SOTONG_SESSION_TTL_HOURS', schema: int(1, 24 * 30) },
+  accessTokenTtlSeconds: { env: 'SOTONG_ACCESS_TOKEN_TTL_SECONDS', schema: int(2, 15 * 60) },
+  deviceCredentialTtlDays: { env: 'SOTONG_DEVICE_CREDENTIAL_TTL_DAYS', schema: int(1, 90) },
+  deviceProofMaxSkewSeconds: { env: 'SOTONG_DEVICE_PROOF_MAX_SKEW_SECONDS', schema: int(1, 60) },
   passwordMinLength: { env: 'SOTONG_PASSWORD_MIN_LENGTH', schema: int(8, 12) },
   loginMaxFailures: { env: 'SOTONG_LOGIN_MAX_FAILURES', schema: int(1, 5) },
   loginAddressMaxFailures: { env: 'SOTONG_LOGIN_ADDRESS_MAX_FAILURES', schema: int(1, 50) },
@@ -71,6 +73,25 @@ const settings = {
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
   /** SAML single sign-on (docs/identity.md); unset: off. */
   saml: { env: 'SOTONG_SAML', schema: samlSetting },
+  /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */
+  fileSweepMs: { env: 'SOTONG_FILE_SWEEP_MS', schema: int(100, 10 * 60_000) },
+  unsentFileTtlMs: { env: 'SOTONG_UNSENT_FILE_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  uploadTtlMs: { env: 'SOTONG_UPLOAD_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  /** Signs download links for <img>/<video>. Unset: a random key per process (links then work only on the node that issued them, until it restarts). */
+  fileLinkKey: { env: 'SOTONG_FILE_LINK_KEY', schema: z.string().min(32, 'at least 32 characters').optional() },
+  fileLinkTtlMs: { env: 'SOTONG_FILE_LINK_TTL_MS', schema: int(1000, 10 * 60_000) },
+  /** Passkeys: the RP ID (a domain; the host of PUBLIC_URL, else localhost) and the origins a ceremony may come from. */
+  webauthnRpId: { env: 'SOTONG_WEBAUTHN_RP_ID', schema: z.string().min(1).optional() },
+  webauthnOrigins: {
+    env: 'SOTONG_WEBAUTHN_ORIGINS',
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .default([])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path'))),
+  },
+  /** Unset: blobs on disk under DATA_DIR/blobs. */
+  blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
 } as const;
 
 type Settings = typeof settings;

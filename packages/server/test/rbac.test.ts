@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEvent, ChannelView, Message, PermissionMatrix } from '@sotong/protocol';
+import type { AuditEvent, ChannelView, Device, Message, PermissionMatrix } from '@sotong/protocol';
 import { permissionMatrix, permissionTable } from '../src/services/permission-matrix.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { download, upload } from './support/files.js';
@@ -52,7 +52,6 @@ describe('the permission table in docs/identity.md', () => {
 
 describe('roles and the admin API', () => {
   let server: SpawnedServer;
-  let ownerToken: string;
   let admin: Person;
   let member: Person;
   let guest: Person;
@@ -60,7 +59,6 @@ describe('roles and the admin API', () => {
 
   before(async () => {
     server = await spawnServer();
-    ownerToken = await server.login(server.admin.email, server.admin.password);
     [admin, member, guest, operator] = await Promise.all([
       person(server, 'Admin', 'admin'),
       person(server, 'Member'),
@@ -78,7 +76,8 @@ describe('roles and the admin API', () => {
     assert.deepEqual(await socket.call('admin.permissions'), expected, 'a system admin who is a plain member reads it too');
     socket.close();
     const spec = await server.request<{ paths: Record<string, unknown> }>('GET', '/api/v1/openapi.json');
-    for (const path of ['/api/v1/admin/permissions', '/api/v1/admin/users/{userId}', '/api/v1/admin/users/{userId}/deactivate', '/api/v1/admin/audit']) {
+    const adminPaths = ['/api/v1/admin/permissions', '/api/v1/admin/users/{userId}', '/api/v1/admin/users/{userId}/deactivate', '/api/v1/admin/audit'];
+    for (const path of [...adminPaths, '/api/v1/admin/users/{userId}/devices', '/api/v1/admin/users/{userId}/devices/revoke', '/api/v1/admin/policy/devices']) {
       assert.ok(spec.paths[path], `${path} is in the OpenAPI document`);
     }
     const roleChange = expected.actions.find((a) => a.name === 'user.role')!;
@@ -87,6 +86,7 @@ describe('roles and the admin API', () => {
   });
 
   it('members and guests are refused every admin action with a typed error, each refusal audited', async () => {
+    const [adminDevice] = (await server.request<{ devices: Device[] }>('GET', '/api/v1/devices', undefined, admin.token)).devices;
     for (const who of [member, guest]) {
       const attempts: [string, string, unknown?][] = [
         ['GET', '/api/v1/admin/permissions'],
@@ -95,6 +95,13 @@ describe('roles and the admin API', () => {
         ['POST', `/api/v1/admin/users/${admin.user.id}/deactivate`, {}],
         ['POST', '/api/v1/admin/users', { email: `x${randomBytes(3).toString('hex')}@sotong.test`, displayName: 'X', role: 'admin' }],
         ['PUT', '/api/v1/admin/policy', { mfaRequired: true }],
+        ['GET', `/api/v1/admin/users/${admin.user.id}/devices`],
+        ['POST', `/api/v1/admin/users/${admin.user.id}/devices/revoke`, {}],
+        ['GET', '/api/v1/admin/policy/devices'],
+        ['PUT', '/api/v1/admin/policy/devices', { approvalRequired: true }],
+        // Routes outside the command table go through the same check and the same audit.
+        ['DELETE', `/api/v1/devices/${adminDevice!.id}`],
+        ['POST', `/api/v1/devices/${adminDevice!.id}/approve`, {}],
       ];
       for (const [method, path, body] of attempts) {
         await assert.rejects(server.request(method, path, body, who.token), refusedWith(403, 'forbidden'), `${method} ${path}`);
@@ -102,11 +109,15 @@ describe('roles and the admin API', () => {
       const socket = await who.connect();
       await assert.rejects(socket.call('admin.user.role', { userId: member.user.id, role: 'admin' }), { code: 'forbidden' });
       await assert.rejects(socket.call('admin.audit'), { code: 'forbidden' });
+      await assert.rejects(socket.call('admin.user.devices', { userId: admin.user.id }), { code: 'forbidden' });
       socket.close();
     }
-    const denied = (await auditLog(server, ownerToken)).filter((e) => e.action === 'permission.denied');
+    const denied = (await auditLog(server, await server.adminToken())).filter((e) => e.action === 'permission.denied');
     const byActor = (who: Person) => denied.filter((e) => e.actorId === who.user.id).map((e) => e.details.action).sort();
-    const expected = ['audit.read', 'audit.read', 'permissions.read', 'user.create', 'user.deactivate', 'user.role', 'user.role', 'workspace.policy'];
+    const expected = [
+      ...['audit.read', 'audit.read', 'permissions.read', 'user.create', 'user.deactivate', 'user.role', 'user.role', 'workspace.policy'],
+      ...['device.approve', 'device.read', 'device.read', 'device.revoke', 'device.revoke', 'workspace.policy', 'workspace.policy'],
+    ].sort();
     assert.deepEqual(byActor(member), expected);
     assert.deepEqual(byActor(guest), expected);
     const roleRefusal = denied.find((e) => e.actorId === member.user.id && e.details.action === 'user.role' && e.target === admin.user.id);
@@ -119,23 +130,23 @@ describe('roles and the admin API', () => {
     const a = await admin.connect();
     const secret = await a.call<ChannelView>('channel.create', { name: `secret-${randomBytes(3).toString('hex')}`, kind: 'private' });
     a.close();
-    const before = (await auditLog(server, ownerToken)).filter((e) => e.action === 'permission.denied').length;
+    const before = (await auditLog(server, await server.adminToken())).filter((e) => e.action === 'permission.denied').length;
     await assert.rejects(server.request('GET', `/api/v1/channels/${secret.id}/messages`, undefined, member.token), refusedWith(404, 'not_found'));
     const m = await member.connect();
     await assert.rejects(m.call('channel.archive', { channelId: secret.id }), { code: 'not_found' });
     m.close();
-    assert.equal((await auditLog(server, ownerToken)).filter((e) => e.action === 'permission.denied').length, before);
+    assert.equal((await auditLog(server, await server.adminToken())).filter((e) => e.action === 'permission.denied').length, before);
   });
 
   it("a workspace admin cannot touch an owner; an owner's role is never changed here", async () => {
-    const owner = (await server.request<{ id: string }>('GET', '/api/v1/me', undefined, ownerToken)).id;
+    const owner = (await server.request<{ id: string }>('GET', '/api/v1/me', undefined, await server.adminToken())).id;
     await assert.rejects(server.request('PATCH', `/api/v1/admin/users/${owner}`, { role: 'member' }, admin.token), refusedWith(403, 'forbidden'));
     await assert.rejects(server.request('POST', `/api/v1/admin/users/${owner}/deactivate`, {}, admin.token), refusedWith(403, 'forbidden'));
     await assert.rejects(server.request('PATCH', `/api/v1/admin/users/${owner}`, { role: 'member' }, operator.token), refusedWith(403, 'forbidden'));
-    await assert.rejects(server.request('PATCH', `/api/v1/admin/users/${owner}`, { role: 'owner' }, ownerToken), refusedWith(400, 'bad_request'));
+    await assert.rejects(server.request('PATCH', `/api/v1/admin/users/${owner}`, { role: 'owner' }, await server.adminToken()), refusedWith(400, 'bad_request'));
     await assert.rejects(server.request('PATCH', `/api/v1/admin/users/u_nobody`, { role: 'member' }, admin.token), refusedWith(404, 'not_found'));
     await assert.rejects(server.request('PATCH', `/api/v1/admin/users/u_nobody`, { role: 'member' }, member.token), refusedWith(403, 'forbidden'));
-    const denied = (await auditLog(server, ownerToken)).filter((e) => e.action === 'permission.denied' && e.target === owner);
+    const denied = (await auditLog(server, await server.adminToken())).filter((e) => e.action === 'permission.denied' && e.target === owner);
     assert.deepEqual(denied.map((e) => [e.actorId, e.details.action]).sort(), [
       [admin.user.id, 'user.deactivate'],
       [admin.user.id, 'user.role'],
@@ -154,12 +165,18 @@ describe('roles and the admin API', () => {
     assert.ok((await op.call<{ events: AuditEvent[] }>('admin.audit', { limit: 10 })).events.length > 0);
     const temp = await person(server, 'Temp');
     await op.call('admin.user.role', { userId: temp.user.id, role: 'admin' });
+    assert.equal((await op.call<{ devices: Device[] }>('admin.user.devices', { userId: temp.user.id })).devices.length, 1);
     const tempSocket = await temp.connect();
     await op.call('admin.user.deactivate', { userId: temp.user.id });
     assert.deepEqual(await tempSocket.waitForClose(1000), { code: 4003, reason: 'deactivated' }, 'the deactivated user is cut off at once');
     await assert.rejects(TestClient.connect(server.wsUrl, temp.token), /closed|unauthenticated/);
+    const signedOut = await person(server, 'SignedOut');
+    const signedOutSocket = await signedOut.connect();
+    assert.deepEqual(await op.call('admin.user.devices.revoke', { userId: signedOut.user.id }), { revoked: 1 });
+    assert.deepEqual(await signedOutSocket.waitForClose(1000), { code: 4003, reason: 'device_revoked' }, "revoking a person's devices over the socket cuts theirs");
     op.close();
-    const log = await auditLog(server, ownerToken);
+    const log = await auditLog(server, await server.adminToken());
+    assert.ok(log.some((e) => e.action === 'device.revoked_all' && e.actorId === operator.user.id && (e.details as { userId?: string }).userId === signedOut.user.id));
     assert.ok(log.some((e) => e.action === 'role.changed' && e.target === temp.user.id && e.actorId === operator.user.id));
     assert.ok(log.some((e) => e.action === 'user.deactivated' && e.target === temp.user.id && e.actorId === operator.user.id));
     assert.ok(log.some((e) => e.action === 'system_admin.granted' && e.target === operator.user.id));
@@ -186,7 +203,7 @@ describe('roles and the admin API', () => {
     assert.equal((await socket.call<{ role: string }>('me.get')).role, 'guest');
     await assert.rejects(socket.call('messages.list', { channelId: open.id }), { code: 'not_found' }, 'as a guest the public channel is gone');
     socket.close();
-    const entry = (await auditLog(server, ownerToken)).find((e) => e.action === 'role.changed' && e.target === person2.user.id);
+    const entry = (await auditLog(server, await server.adminToken())).find((e) => e.action === 'role.changed' && e.target === person2.user.id);
     assert.deepEqual(entry?.details, { from: 'member', to: 'guest' });
     assert.equal(entry?.actorId, admin.user.id);
   });
@@ -331,7 +348,7 @@ describe('two nodes: a role change on one cuts the socket on the other', { skip:
   it('within a second, and the reconnect on that node has the new role', async () => {
     const target = await person(first, 'Remote');
     const socket = await TestClient.connect(second.wsUrl, target.token);
-    const adminToken = await first.login(first.admin.email, first.admin.password);
+    const adminToken = await first.adminToken();
     await first.request('PATCH', `/api/v1/admin/users/${target.user.id}`, { role: 'guest' }, adminToken);
     assert.deepEqual(await socket.waitForClose(1000), { code: 4003, reason: 'role_changed' });
     const again = await TestClient.connect(second.wsUrl, target.token);

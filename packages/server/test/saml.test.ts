@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEvent, User } from '@sotong/protocol';
-import { testDatabaseUrl } from '../src/testing.js';
+import type { AuditEvent, DevicePending, LoginResult, SessionGranted, User } from '@sotong/protocol';
+import { rememberDevice, testDatabaseUrl, TestDevice } from '../src/testing.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { b64, makeKeyPair, redirectMessage, samlId, signElement, TestIdp, type ResponseOptions } from './support/saml-idp.js';
 
@@ -32,7 +32,13 @@ describe('SAML 2.0 single sign-on', () => {
     return decodeURIComponent(code);
   };
 
-  const exchange = (code: string) => server.request<{ token: string; user: User }>('POST', '/api/v1/auth/sso/exchange', { code });
+  /** The app's side: trades the code for a session of `device` (enrolled like at a password sign-in). */
+  const exchangeAt = async <T extends LoginResult = SessionGranted>(base: SpawnedServer, code: string, device = TestDevice.generate()): Promise<T> => {
+    const result = await base.request<T>('POST', '/api/v1/auth/sso/exchange', { code, device: device.enrolment() });
+    if ('token' in result) rememberDevice(result.token, device);
+    return result;
+  };
+  const exchange = <T extends LoginResult = SessionGranted>(code: string, device?: TestDevice) => exchangeAt<T>(server, code, device);
 
   const refusal = async (res: Response): Promise<Refusal> => {
     const body = (await res.json()) as { code: string; details?: { reason?: string } };
@@ -82,17 +88,24 @@ describe('SAML 2.0 single sign-on', () => {
   it('SP-initiated: the signed answer to our AuthnRequest provisions the user and the code signs the app in, once', async () => {
     const requestId = await startLogin();
     const code = await codeFrom(await postAcs(idp.responseXml(aliceSays({ inResponseTo: requestId }))));
-    const session = await exchange(code);
+    const device = TestDevice.generate();
+    const session = await exchange(code, device);
     assert.equal(session.user.email, alice.email);
     assert.equal(session.user.displayName, 'Alice Kim');
     assert.equal(session.user.role, 'member');
+    assert.ok(session.device.deviceId && session.device.credential, 'the session comes with the device credential, as at a password sign-in');
     const me = await server.request<User>('GET', '/api/v1/me', undefined, session.token);
     assert.equal(me.id, session.user.id);
+    // The token is bound to the device: without the device's proof it is refused.
+    const bare = await fetch(`${server.httpUrl}/api/v1/me`, { headers: { authorization: `Bearer ${session.token}` } });
+    assert.equal(bare.status, 401);
+    assert.equal(((await bare.json()) as { details?: { reason?: string } }).details?.reason, 'proof_missing');
 
     await assert.rejects(exchange(code), (err: { status: number; body: { details: { reason: string } } }) => err.status === 401 && err.body.details.reason === 'bad_code');
     const events = await audit();
     assert.ok(events.some((e) => e.action === 'user.created' && e.target === session.user.id && e.details.source === 'saml'));
-    assert.ok(events.some((e) => e.action === 'login.succeeded' && e.target === alice.email && e.details.factor === 'saml' && e.details.initiatedBy === 'sp'));
+    assert.ok(events.some((e) => e.action === 'login.succeeded' && e.target === alice.email && e.details.factor === 'saml' && e.details.initiatedBy === 'sp' && e.details.deviceId === session.device.deviceId));
+    assert.ok(events.some((e) => e.action === 'device.enrolled' && e.target === session.device.deviceId));
 
     const { identities } = await server.request<{ identities: { nameId: string; attributes: { department: string; title: string; groups: string[] } }[] }>(
       'GET',
@@ -119,6 +132,29 @@ describe('SAML 2.0 single sign-on', () => {
     const demoted = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays({ attributes: { ...attributes, groups: ['contractors'] } })))));
     assert.equal(demoted.user.role, 'guest');
     assert.equal(demoted.user.id, session.user.id);
+  });
+
+  it('the code exchange enrols the device like a password sign-in: none is refused, the same key is the same device, a new one may wait for approval', async () => {
+    const noDevice = await server.request('POST', '/api/v1/auth/sso/exchange', { code: await codeFrom(await postAcs(idp.responseXml(aliceSays()))) }).catch((err: unknown) => err);
+    assert.equal((noDevice as { status: number }).status, 401);
+    assert.equal((noDevice as { body: { details: { reason: string } } }).body.details.reason, 'device_required');
+
+    const laptop = TestDevice.generate();
+    const first = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays()))), laptop);
+    const again = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays()))), laptop);
+    assert.equal(again.device.deviceId, first.device.deviceId);
+
+    await server.request('PUT', '/api/v1/admin/policy/devices', { approvalRequired: true }, adminToken);
+    try {
+      const phone = TestDevice.generate();
+      const pending = await exchange<DevicePending>(await codeFrom(await postAcs(idp.responseXml(aliceSays()))), phone);
+      assert.equal(pending.devicePending, true);
+      assert.equal('token' in pending, false, 'a device waiting for approval gets no access token');
+      // The device enrolled before the policy still signs in.
+      assert.ok((await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays()))), laptop)).token);
+    } finally {
+      await server.request('PUT', '/api/v1/admin/policy/devices', { approvalRequired: false }, adminToken);
+    }
   });
 
   describe('refusals: each a typed error with its reason and an audit entry, and no one signed in', () => {
@@ -209,8 +245,11 @@ describe('SAML 2.0 single sign-on', () => {
     });
   });
 
-  it('IdP-initiated single logout ends the user\'s sessions; an unsigned LogoutRequest is refused', async () => {
-    const session = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays({ sessionIndex: 'idx-1' })))));
+  it('IdP-initiated single logout ends the user\'s sessions, renewals included; an unsigned LogoutRequest is refused', async () => {
+    const device = TestDevice.generate();
+    const session = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays({ sessionIndex: 'idx-1' })))), device);
+    const refresh = () => server.request<SessionGranted>('POST', '/api/v1/auth/refresh', device.refreshBody(session.device.deviceId, session.device.credential));
+    assert.ok((await refresh()).token, 'before the logout the device renews');
     await server.request('GET', '/api/v1/me', undefined, session.token);
 
     const forged = idp.logoutRequest(alice.nameId, 'idx-1', false);
@@ -226,7 +265,12 @@ describe('SAML 2.0 single sign-on', () => {
     assert.equal(doc.documentElement!.getAttribute('InResponseTo'), logout.id);
     assert.match(doc.documentElement!.toString(), /status:Success/);
     await assert.rejects(server.request('GET', '/api/v1/me', undefined, session.token), { status: 401 });
+    // The device's credential no longer renews: the app cannot sign itself back in without the IdP.
+    await assert.rejects(refresh(), (err: { status: number; body: { details: { reason: string } } }) => err.status === 401 && err.body.details.reason === 'credential_invalid');
     assert.ok((await audit()).some((e) => e.action === 'sso.logout' && e.target === session.user.id && e.details.initiatedBy === 'idp'));
+    // Not revoked: the next SSO sign-in from the same key is the same device.
+    const back = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays()))), device);
+    assert.equal(back.device.deviceId, session.device.deviceId);
 
     const again = await fetch(local(idp.sloEndpoint), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ SAMLRequest: b64(logout.xml) }) });
     assert.equal((await refusal(again)).reason, 'replayed');
@@ -249,7 +293,7 @@ describe('SAML 2.0 single sign-on', () => {
     try {
       const xml = idp.responseXml(aliceSays());
       const code = await codeFrom(await postAcs(xml));
-      const session = await second.request<{ token: string; user: User }>('POST', '/api/v1/auth/sso/exchange', { code });
+      const session = await exchangeAt(second, code);
       assert.equal(session.user.email, alice.email);
       assert.deepEqual(await refusal(await postAcs(xml, 'application/json', second.httpUrl)), { status: 401, code: 'unauthenticated', reason: 'replayed' });
     } finally {
@@ -304,7 +348,7 @@ describe('SAML with an IdP that signs only the assertion (Azure AD by default), 
     const res = await postAcs(idp.responseXml(bobSays({ inResponseTo: await requestId(), ...options })));
     assert.equal(res.status, 303, await res.clone().text());
     const code = decodeURIComponent(/code=([^&]+)/.exec(res.headers.get('location')!)![1]!);
-    return server.request<{ token?: string; mfa?: string; challenge?: string }>('POST', '/api/v1/auth/sso/exchange', { code });
+    return server.request<{ token?: string; mfa?: string; challenge?: string }>('POST', '/api/v1/auth/sso/exchange', { code, device: TestDevice.generate().enrolment() });
   };
   const reasonOf = async (xml: string) => {
     const res = await postAcs(xml);

@@ -1,6 +1,6 @@
 import type { CommandName } from '@sotong/protocol';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * The REST face of the command table. Path parameters fill the named arguments; the rest come
@@ -15,6 +15,7 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['GET', '/channels/:channelId', 'channel.get', 'One channel with my read state'],
   ['PATCH', '/channels/:channelId', 'channel.update', 'Rename, or set topic or purpose'],
   ['POST', '/channels/:channelId/archive', 'channel.archive', 'Archive a channel'],
+  ['DELETE', '/channels/:channelId', 'channel.delete', 'Delete a channel with its messages and files (owners, admins)'],
   ['POST', '/channels/:channelId/join', 'channel.join', 'Join a public channel'],
   ['POST', '/channels/:channelId/leave', 'channel.leave', 'Leave a channel'],
   ['GET', '/channels/:channelId/members', 'channel.members', 'Members with their read positions'],
@@ -41,4 +42,8 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['PATCH', '/admin/users/:userId', 'admin.user.role', "Change a user's workspace role (their live sessions end and reconnect with it)"],
   ['POST', '/admin/users/:userId/deactivate', 'admin.user.deactivate', 'Deactivate a user: their sessions end at once'],
   ['GET', '/admin/audit', 'admin.audit', 'The security audit log, newest first'],
+  ['GET', '/admin/users/:userId/devices', 'admin.user.devices', "A user's devices"],
+  ['POST', '/admin/users/:userId/devices/revoke', 'admin.user.devices.revoke', "Revoke all of a user's devices"],
+  ['GET', '/admin/policy/devices', 'admin.policy.devices', 'Device policy'],
+  ['PUT', '/admin/policy/devices', 'admin.policy.devices.set', 'Device policy: new devices wait for approval from another device of the user or an admin'],
 ];

@@ -1,4 +1,4 @@
-import { LoginResult, SotongError } from '@sotong/protocol';
+import { DeviceEnrolment, LoginResult, SotongError } from '@sotong/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -8,7 +8,8 @@ import { mapAttributes } from '../sso/saml-mapping.js';
 import { SamlRefusal } from '../sso/saml-refusal.js';
 import type { SamlSettings } from '../sso/saml-settings.js';
 import { SAML_PATHS, type SamlServiceProvider } from '../sso/saml-sp.js';
-import { API_PREFIX, bearer, errorResponses } from './api.js';
+import { API_PREFIX, errorResponses } from './api.js';
+import { authenticateRequest } from './device-auth.js';
 
 export interface SamlHttpDeps {
   sp: SamlServiceProvider;
@@ -98,7 +99,7 @@ export async function registerSamlApi(app: FastifyInstance, services: Services, 
         },
       },
       async (request) => {
-        const { actor } = await services.accounts.authenticate(bearer(request));
+        const { actor } = await authenticateRequest(services, request);
         const identity = await sso.logout(actor, { address: request.ip });
         return { redirect: identity ? await sp.logoutUrl(identity, '') : null };
       },
@@ -135,7 +136,7 @@ export async function registerSamlApi(app: FastifyInstance, services: Services, 
         },
       },
       async (request) => {
-        const { actor } = await services.accounts.authenticate(bearer(request));
+        const { actor } = await authenticateRequest(services, request);
         return { identities: await sso.identitiesOf(actor, request.params.userId) };
       },
     );
@@ -145,12 +146,12 @@ export async function registerSamlApi(app: FastifyInstance, services: Services, 
       {
         schema: {
           tags,
-          summary: 'Trade the one-time code from the SSO redirect for a session (or the second sign-in step)',
-          body: z.object({ code: z.string().min(1).max(128) }),
+          summary: 'Trade the one-time code from the SSO redirect for a session of this device (or the second sign-in step, or the device pending approval)',
+          body: z.object({ code: z.string().min(1).max(128), device: DeviceEnrolment.optional() }),
           response: { 200: LoginResult, ...errorResponses },
         },
       },
-      async (request) => sso.exchange(request.body.code, { address: request.ip }),
+      async (request) => sso.exchange(request.body.code, { address: request.ip, device: request.body.device }),
     );
   });
 }

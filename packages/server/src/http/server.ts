@@ -8,7 +8,10 @@ import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerMfaApi } from './mfa.js';
+import { registerDeviceApi } from './devices.js';
 import { registerSamlApi, type SamlHttpDeps } from './saml.js';
+import { registerPasskeyApi } from './passkeys.js';
+import type { PasskeyService } from '../services/passkeys.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
@@ -17,6 +20,7 @@ import { registerTusUploads, type TusOptions } from './uploads.js';
 export interface HttpDeps {
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   uploads: TusOptions;
   store: StoreProvider;
   metrics: Metrics;
@@ -46,7 +50,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Sotong API', version: '1.0.0', description: 'REST face of the Sotong protocol; the same commands run over the WebSocket at /ws.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token, always with a Sotong-Device-Proof header signed by its device (docs/identity.md)' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
@@ -68,7 +76,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   await registerApi(app, deps.services);
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  await registerDeviceApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
+  await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

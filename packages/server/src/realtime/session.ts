@@ -8,6 +8,7 @@ import {
   type ErrorBody,
   type ServerFrame,
 } from '@sotong/protocol';
+import { newChallenge } from '../auth/device-proof.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,8 @@ export interface Sink {
   send(frame: Buffer): void;
   bufferedBytes(): number;
   close(code: number, reason: string): void;
+  /** The peer's address, for the audit log. */
+  readonly address?: string | undefined;
 }
 
 export interface SessionLimits {
@@ -58,6 +61,9 @@ export class Session implements HubSession {
   readonly channels = new Set<string>();
   readonly watching = new Set<string>();
   private actor: Actor | undefined;
+  private device: string | undefined;
+  /** The nonce this connection's device proof must sign. */
+  private readonly challenge = newChallenge();
   /** Live frames held while the backlog is being sent; null once caught up. */
   private held: Held[] | null = null;
   /**
@@ -76,11 +82,15 @@ export class Session implements HubSession {
   ) {
     this.bucket = new TokenBucket(deps.limits.commandsPerSecond, deps.limits.commandBurst);
     this.authTimer = setTimeout(() => this.close(CLOSE_CODES.authTimeout, 'auth_timeout'), deps.limits.authTimeoutMs);
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes });
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes, challenge: this.challenge });
   }
 
   get userId(): string {
     return this.actor?.userId ?? '';
+  }
+
+  get deviceId(): string {
+    return this.device ?? '';
   }
 
   async handle(frame: ClientFrame): Promise<void> {
@@ -151,7 +161,8 @@ export class Session implements HubSession {
     }
     let authenticated;
     try {
-      authenticated = await this.deps.services.accounts.authenticate(frame.token);
+      const proof = { claims: { kind: 'challenge' as const, transport: this.transport, nonce: this.challenge }, signature: frame.proof };
+      authenticated = await this.deps.services.accounts.devices.authenticate(frame.token, proof, { address: this.sink.address ?? 'unknown' });
     } catch (err) {
       this.sendError(asSotongError(err, this.deps.log), frame.id);
       return this.close(CLOSE_CODES.authFailed, 'unauthenticated');
@@ -159,6 +170,7 @@ export class Session implements HubSession {
     if (this.closed) return;
     clearTimeout(this.authTimer);
     this.actor = authenticated.actor;
+    this.device = authenticated.deviceId;
     this.held = [];
     const { hub, services, limits } = this.deps;
     // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
@@ -168,6 +180,9 @@ export class Session implements HubSession {
     for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
     // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
     await hub.settled();
+    // A revocation committed before this node heard the user's topic was published unheard: look once more.
+    if (!(await services.accounts.devices.isActive(authenticated.deviceId))) return this.close(CLOSE_CODES.revoked, 'device_revoked');
+    if (this.closed) return;
 
     const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));

@@ -36,6 +36,7 @@ const handlers: { [N in CommandName]: Handler<N> } = {
   'dm.open': (s, actor, a) => s.channels.openDm(actor, a),
   'channel.update': (s, actor, a) => s.channels.update(actor, a),
   'channel.archive': async (s, actor, a) => (await s.channels.archive(actor, a.channelId), empty),
+  'channel.delete': async (s, actor, a) => (await s.channels.delete(actor, a.channelId), empty),
   'channel.join': (s, actor, a) => s.channels.join(actor, a.channelId),
   'channel.leave': async (s, actor, a) => (await s.channels.leave(actor, a.channelId), empty),
   'channel.invite': async (s, actor, a) => (await s.channels.invite(actor, a.channelId, a.userIds), empty),
@@ -76,6 +77,10 @@ const handlers: { [N in CommandName]: Handler<N> } = {
   'admin.user.role': (s, actor, a) => s.accounts.setRole(actor, a.userId, a.role),
   'admin.user.deactivate': async (s, actor, a) => (await s.accounts.deactivate(actor, a.userId), empty),
   'admin.audit': async (s, actor, a) => ({ events: await s.accounts.auditLog(actor, a.limit, a.before) }),
+  'admin.user.devices': async (s, actor, a) => ({ devices: await s.accounts.devices.list(actor, a.userId) }),
+  'admin.user.devices.revoke': async (s, actor, a) => ({ revoked: await s.accounts.devices.revokeAll(actor, a.userId) }),
+  'admin.policy.devices': async (s, actor) => ({ approvalRequired: await s.accounts.devices.approvalRequired(actor) }),
+  'admin.policy.devices.set': async (s, actor, a) => (await s.accounts.devices.setApprovalRequired(actor, a.approvalRequired), { approvalRequired: a.approvalRequired }),
 };
 
 /** The one entry point for commands from every transport: validate, then run. */

@@ -16,6 +16,8 @@ export type Resource =
   | { kind: 'workspace'; workspaceId: string }
   /** A person of a workspace, as the target of an admin action; `role` is theirs. */
   | { kind: 'user'; workspaceId: string; userId: string; role: WorkspaceRole }
+  /** Something that belongs to one person of a workspace (their devices). */
+  | { kind: 'device'; workspaceId: string; userId: string }
   | ({ kind: 'channel' } & ChannelScoped)
   | ({ kind: 'message'; message: MessageRow } & ChannelScoped)
   | ({ kind: 'file'; file: FileRow } & ChannelScoped);
@@ -56,11 +58,11 @@ const isConversation = (c: ChannelRow) => c.kind === 'dm' || c.kind === 'group_d
 /** The few facts that are not roles, by name. A condition that does not apply to a resource does not hold. */
 export const CONDITIONS = {
   own: {
-    about: "the message or file is the actor's own (for a person: the actor themself)",
+    about: "the message, file or device is the actor's own (for a person: the actor themself)",
     holds: (actor, r) =>
       (r.kind === 'message' && r.message.sender_id === actor.userId) ||
       (r.kind === 'file' && r.file.uploader_id === actor.userId) ||
-      (r.kind === 'user' && r.userId === actor.userId),
+      ((r.kind === 'user' || r.kind === 'device') && r.userId === actor.userId),
   },
   public: { about: 'the channel is public', holds: (_, r) => channelOf(r)?.kind === 'public' },
   not_archived: { about: 'the channel is not archived', holds: (_, r) => channelOf(r)?.archived_at === null },
@@ -96,6 +98,7 @@ export const RULES = {
   'channel.kick': { about: 'remove someone from a channel', allow: [['channel.owner', 'not_conversation'], ['workspace.admin', 'not_conversation']] },
   'channel.update': { about: 'rename, set topic or purpose', allow: [['channel.member', 'workspace.member', 'not_conversation', 'not_archived']] },
   'channel.archive': { about: 'archive a channel', allow: [['channel.owner', 'not_conversation', 'not_archived'], ['workspace.admin', 'not_conversation', 'not_archived']] },
+  'channel.delete': { about: 'delete a channel (its messages become tombstones)', allow: [['channel.owner', 'not_conversation'], ['workspace.admin', 'not_conversation']] },
   'message.edit': { about: 'edit a message', allow: [['channel.member', 'own', 'not_archived']] },
   'message.delete': { about: 'delete a message', allow: [['channel.member', 'own'], ['workspace.admin', 'not_conversation']] },
   'message.react': { about: 'add or remove a reaction', allow: [['channel.member', 'not_archived']] },
@@ -108,6 +111,9 @@ export const RULES = {
   'user.deactivate': { about: 'deactivate a person (their sessions end at once)', allow: [['workspace.owner'], ['workspace.admin', 'target_not_owner'], ['system.admin']], audit: true },
   'workspace.policy': { about: 'set workspace security policy (2FA required)', allow: [['workspace.admin'], ['system.admin']], audit: true },
   'audit.read': { about: 'read the security audit log', allow: [['workspace.admin'], ['system.admin']], audit: true },
+  'device.read': { about: "list a person's devices", allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
+  'device.revoke': { about: 'revoke a device (its tokens end, its sockets close)', allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
+  'device.approve': { about: 'approve a device waiting for approval', allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
   'permissions.read': { about: 'read this permission matrix', allow: [['workspace.admin'], ['system.admin']], audit: true },
 } satisfies Record<string, Rule>;
 
@@ -159,6 +165,7 @@ function targetOf(r: Resource): string {
     case 'workspace':
       return r.workspaceId;
     case 'user':
+    case 'device':
       return r.userId;
     case 'channel':
       return r.channel.id;

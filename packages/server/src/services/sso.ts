@@ -109,7 +109,10 @@ export class SsoService {
     return rows.map((r) => ({ issuer: r.issuer, nameId: r.nameId, lastSeenAt: r.lastSeenAt, attributes: JSON.parse(r.attributes) as MappedAttributes }));
   }
 
-  /** The IdP ends the subject's SSO session: every Sotong session of that user ends, on every node. */
+  /**
+   * The IdP ends the subject's SSO session: every Sotong session of that user ends, on every node,
+   * and their devices cannot renew until they sign in again.
+   */
   async endSessionsOfSubject(issuer: string, nameId: string, origin: Origin): Promise<boolean> {
     const identity = await this.deps.store.read.sso.identity(issuer, nameId);
     if (!identity) return false;
@@ -127,7 +130,8 @@ export class SsoService {
   private async endSessions(userId: string, actorId: string | null, initiatedBy: 'idp' | 'sp', origin: Origin): Promise<void> {
     const [membership] = await this.deps.store.read.users.workspacesOf(userId);
     await this.deps.queue.run(async (tx) => {
-      await tx.users.deleteSessionsOf(userId);
+      // Ending the access tokens is not enough: a device would renew with its credential.
+      await tx.devices.signOutAll(userId, this.deps.now());
       await this.accounts.audit(tx, { workspaceId: membership?.workspace_id ?? null, actorId, action: 'sso.logout', target: userId, address: origin.address, details: { initiatedBy } });
       return { result: undefined, publish: [{ kind: 'user-revoked', userId, reason: 'logged_out' }] };
     });

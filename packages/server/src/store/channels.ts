@@ -98,6 +98,7 @@ export class ChannelStore {
       .where('workspace_id', '=', workspaceId)
       .where('kind', '=', 'public')
       .where('archived_at', 'is', null)
+      .where('deleted_at', 'is', null)
       .orderBy('name')
       .execute();
   }

@@ -258,6 +258,33 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '005_devices': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('devices')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('platform', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('credential_hash', 'text', (c) => c.notNull())
+          .addColumn('credential_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('approved_by', 'text')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('devices_user_key').on('devices').columns(['user_id', 'public_key']).unique().execute();
+        await db.schema.createIndex('devices_credential').on('devices').column('credential_hash').unique().execute();
+        // Tokens from before devices are bound to none: they stop working, and their owners sign in again.
+        await db.deleteFrom('auth_sessions').execute();
+        await db.schema.alterTable('auth_sessions').addColumn('device_id', 'text').execute();
+        await db.schema.createIndex('auth_sessions_device').on('auth_sessions').column('device_id').execute();
+        await db.schema.alterTable('workspaces').addColumn('device_approval_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
     '006_saml': {
       async up(db: Kysely<any>) {
         await db.schema
@@ -286,6 +313,40 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('user_id', 'text', (c) => c.notNull())
           .addColumn('expires_at', 'bigint', (c) => c.notNull())
           .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '007_files_lifecycle': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('channels').addColumn('deleted_at', 'bigint').execute();
+        // The sweeper looks for files never sent, oldest first.
+        await db.schema.createIndex('files_unsent').on('files').column('created_at').where(sql.ref('message_id'), 'is', null).execute();
+      },
+    },
+    '008_passkeys': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('passkeys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('counter', 'bigint', (c) => c.notNull())
+          .addColumn('transports', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('device_type', 'text', (c) => c.notNull())
+          .addColumn('backed_up', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+        await db.schema
+          .createTable('webauthn_ceremonies')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text')
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('challenge', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('login_challenge_hash', 'text')
           .execute();
       },
     },

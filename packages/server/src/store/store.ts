@@ -1,10 +1,12 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
+import { DeviceStore } from './devices.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
+import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
 import { SsoStore } from './sso.js';
 import { SystemAdminStore } from './system-admins.js';
@@ -22,7 +24,9 @@ export interface Store {
   events: EventStore;
   security: SecurityStore;
   mfa: MfaStore;
+  devices: DeviceStore;
   sso: SsoStore;
+  passkeys: PasskeyStore;
   systemAdmins: SystemAdminStore;
   files: FileStore;
   search: SearchIndex;
@@ -56,7 +60,9 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
+    devices: new DeviceStore(db),
     sso: new SsoStore(db),
+    passkeys: new PasskeyStore(db),
     systemAdmins: new SystemAdminStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
