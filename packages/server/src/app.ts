@@ -4,6 +4,7 @@ import { FsBlobStore } from './blobs/fs.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
+import { openDirectory } from './directory/open.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -17,6 +18,7 @@ import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { OrgChartService } from './services/org-chart.js';
 import { SearchService } from './services/search.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
@@ -66,12 +68,16 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     now: Date.now,
   };
   const channels = new ChannelService(deps);
+  const accounts = new AccountService(deps);
+  const directory = openDirectory(config, deps, accounts);
   const services: Services = {
     deps,
-    accounts: new AccountService(deps),
+    accounts,
     channels,
     messages: new MessageService(deps),
     search: new SearchService(deps, channels),
+    org: new OrgChartService(deps),
+    ...(directory ? { directory } : {}),
   };
   const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
   const files = new FileService(deps, blobs, {
@@ -133,6 +139,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const core = await openCore(config, log);
   const { metrics, services, store } = core;
   const boot = await services.accounts.bootstrap(config.workspaceName, config.adminEmail, config.adminPassword);
+  services.directory?.startSchedule(core.log);
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
@@ -179,6 +186,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     port,
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
+      await services.directory?.stopSchedule();
       await ws.close();
       await http.close();
       hub.close();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { directorySettings } from './directory/settings.js';
 
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 /** MIME patterns (`image/*`, `application/pdf`), comma-separated in the environment. */
@@ -66,6 +67,7 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  ...directorySettings,
 } as const;
 
 type Settings = typeof settings;

@@ -37,4 +37,8 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['GET', '/search', 'search', 'Search messages (Korean-aware; in:, from:, before:, after:, has:)'],
   ['POST', '/presence', 'presence.set', 'Set myself online or away'],
   ['POST', '/presence/query', 'presence.get', 'Presence of some users'],
+  ['GET', '/org/departments', 'org.departments', 'The department tree (flat, with parent ids and member counts)'],
+  ['GET', '/org/departments/:departmentId', 'org.department', "A department, its path from the top, and its people with titles"],
+  ['GET', '/org/people', 'org.search', 'People by a fragment of their name (Korean or English), email or sign-in name'],
+  ['GET', '/org/people/:userId', 'org.person', "A person's profile: department path, title, manager"],
 ];

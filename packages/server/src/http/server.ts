@@ -8,6 +8,7 @@ import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
+import { registerDirectoryApi } from './directory.js';
 import { registerMfaApi } from './mfa.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
@@ -66,6 +67,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerApi(app, deps.services);
   await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  await registerDirectoryApi(app, deps.services, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

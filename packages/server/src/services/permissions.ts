@@ -12,7 +12,9 @@ export type Resource =
   | { kind: 'workspace'; workspaceId: string }
   | { kind: 'channel'; channel: ChannelRow; member: MemberRow | undefined }
   | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow }
-  | { kind: 'file'; channel: ChannelRow; member: MemberRow | undefined; file: FileRow };
+  | { kind: 'file'; channel: ChannelRow; member: MemberRow | undefined; file: FileRow }
+  /** Someone's org-chart profile; `sharesChannel`: the actor and they are in a channel or DM together. */
+  | { kind: 'person'; workspaceId: string; userId: string; sharesChannel: boolean };
 
 interface Facts {
   actor: Actor;
@@ -28,6 +30,9 @@ interface Facts {
   author: boolean;
   /** A file that a message carries (before that, only its uploader sees it). */
   sent: boolean;
+  /** The person is the actor. */
+  self: boolean;
+  sharesChannel: boolean;
 }
 
 type Rule = (f: Facts) => boolean;
@@ -59,6 +64,11 @@ const RULES = {
   'message.pin': (f) => f.member && !f.archived,
   'file.read': (f) => readsChannel(f) && (f.sent || f.author),
   'files.collect': (f) => f.sameWorkspace && f.admin,
+  'directory.sync': (f) => f.sameWorkspace && f.admin,
+  /** The department tree, a department's people, search by name: not for guests. */
+  'org.browse': (f) => f.sameWorkspace && !f.guest,
+  /** A guest sees their own profile and those of people they share a channel with. */
+  'org.person.read': (f) => f.sameWorkspace && (!f.guest || f.self || f.sharesChannel),
 } satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -66,7 +76,7 @@ export type Action = keyof typeof RULES;
 function factsOf(actor: Actor, resource: Resource): Facts {
   const admin = actor.role === 'owner' || actor.role === 'admin';
   const guest = actor.role === 'guest';
-  if (resource.kind === 'workspace') {
+  if (resource.kind === 'workspace' || resource.kind === 'person') {
     return {
       actor,
       admin,
@@ -79,6 +89,8 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       archived: false,
       author: false,
       sent: false,
+      self: resource.kind === 'person' && resource.userId === actor.userId,
+      sharesChannel: resource.kind === 'person' && resource.sharesChannel,
     };
   }
   const { channel, member } = resource;
@@ -96,6 +108,8 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       (resource.kind === 'message' && resource.message.sender_id === actor.userId) ||
       (resource.kind === 'file' && resource.file.uploader_id === actor.userId),
     sent: resource.kind === 'file' && resource.file.message_id !== null,
+    self: false,
+    sharesChannel: false,
   };
 }
 
@@ -109,6 +123,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
  */
 export function assertCan(actor: Actor, action: Action, resource: Resource): void {
   if (can(actor, action, resource)) return;
+  // Like a private channel, a profile one may not see does not reveal that the person exists.
+  if (resource.kind === 'person') throw new SotongError('not_found', 'no such person');
   if (resource.kind !== 'workspace' && !can(actor, 'channel.read', resource)) {
     throw new SotongError('not_found', 'no such channel');
   }
