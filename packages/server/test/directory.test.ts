@@ -353,3 +353,40 @@ describe('LDAP directory: transport security and availability', () => {
     }
   });
 });
+
+describe('LDAP directory: more people than one sync batch', () => {
+  let slapd: Slapd;
+  let server: SpawnedServer;
+
+  before(async () => {
+    const staff = Array.from({ length: 120 }, (_, i) => ({
+      dn: `uid=staff${i},${SALES}`,
+      attributes: {
+        objectClass: 'inetOrgPerson',
+        uid: `staff${i}`,
+        cn: `사원${i}`,
+        sn: '사',
+        mail: `staff${i}@sotong.test`,
+        // The first reports to the last: a manager the sync meets in a later batch.
+        manager: i === 0 ? `uid=staff119,${SALES}` : CEO.dn,
+      },
+    }));
+    slapd = await startSlapd({ entries: [...companyEntries(), ...staff] });
+    server = await spawnServer({ env: directoryEnv(slapd) });
+  });
+  after(async () => {
+    await server?.stop();
+    await slapd?.stop();
+  });
+
+  it('brings everyone in and links managers across batches', async () => {
+    const adminToken = await server.login(server.admin.email, server.admin.password);
+    const result = await server.request<DirectorySyncResult>('POST', '/api/v1/admin/directory/sync', {}, adminToken);
+    assert.equal(result.added, 126);
+    const users = await usersOf(server, adminToken);
+    const first = await server.request<Profile>('GET', `/api/v1/org/people/${users.get('staff0@sotong.test')!.id}`, undefined, adminToken);
+    assert.equal(first.manager?.displayName, '사원119');
+    const { departments } = await server.request<{ departments: Department[] }>('GET', '/api/v1/org/departments', undefined, adminToken);
+    assert.equal(departments.find((d) => d.name === '영업팀')?.memberCount, 122);
+  });
+});

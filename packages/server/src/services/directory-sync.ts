@@ -3,6 +3,7 @@ import type { BusMessage } from '../bus/bus.js';
 import { normalizeDn, parentDn } from '../directory/attributes.js';
 import type { DirectoryPerson, DirectorySnapshot, LdapDirectory } from '../directory/ldap.js';
 import { newId } from '../ids.js';
+import type { PersonRow } from '../store/directory.js';
 import type { ChannelRow, ProfileRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AccountService } from './accounts.js';
@@ -12,6 +13,8 @@ import type { ServiceDeps } from './context.js';
 export const SOURCE = 'ldap';
 /** A sync that has not finished after this long is assumed dead; another may start. */
 const LEASE_MS = 10 * 60_000;
+/** People per transaction: other writes (messages) get their turn between batches. */
+const BATCH = 100;
 
 type MappedRole = Exclude<WorkspaceRole, 'owner'>;
 const RANK: Record<MappedRole, number> = { guest: 0, member: 1, admin: 2 };
@@ -25,15 +28,25 @@ export interface DirectoryMappings {
 
 type Counts = Omit<DirectorySyncResult, 'trigger' | 'startedAt' | 'finishedAt'>;
 
-/** What applying people needs to know, built once per sync (or per directory sign-in). */
-interface Context {
-  workspaceId: string;
-  now: number;
+/** The tree and groups as this sync left them, and who is who: read-only once people are applied. */
+interface Shared {
   departmentByDn: Map<string, string>;
   groupIdByDn: Map<string, string>;
   groupDnById: Map<string, string>;
   /** null: the manager is left as it is (a sign-in sees one entry, not the whole directory). */
   userIdByDn: Map<string, string> | null;
+}
+
+/**
+ * What one transaction of a sync works with. Made inside the transaction, so that a transaction
+ * the commit queue runs again (see commit-queue.ts) starts from scratch.
+ */
+interface Context extends Shared {
+  workspaceId: string;
+  now: number;
+  /** The batch's people, read in one query; others are read one by one. */
+  loaded: Map<string, PersonRow>;
+  memberships: Map<string, string[]>;
   channels: Map<string, ChannelRow | null>;
   counts: Counts;
   publish: BusMessage[];
@@ -93,11 +106,55 @@ export class DirectorySync {
     if (!leased) throw new SotongError('conflict', 'a directory sync is already running');
     try {
       const snapshot = await this.directory.snapshot();
-      const counts = await this.deps.queue.run(async (tx) => {
-        const ctx = await this.context(tx, workspaceId);
-        await this.apply(tx, ctx, snapshot);
-        await this.accounts.audit(tx, { workspaceId, actorId, action: 'directory.synced', details: { trigger, ...summary(ctx.counts) } });
-        return { result: ctx.counts, publish: [...ctx.publish, ...published(ctx.events)] };
+      const counts = emptyCounts();
+      counts.people = snapshot.people.length;
+      const shared = await this.step(counts, async (tx) => {
+        const ctx = await this.context(tx, workspaceId, await this.shared(tx, workspaceId));
+        // A wrong base DN or filter returns nobody: that must not deactivate everyone.
+        if (snapshot.people.length === 0 && (await tx.directory.sourceProfiles(workspaceId, SOURCE)).some((p) => p.deactivated_at === null)) {
+          throw new SotongError('unavailable', 'the directory returned no people; nothing was changed (check SOTONG_LDAP_USER_BASE and the user filter)');
+        }
+        await this.syncDepartments(tx, ctx, snapshot);
+        await this.syncGroups(tx, ctx, snapshot);
+        const result: Shared = { departmentByDn: ctx.departmentByDn, groupIdByDn: ctx.groupIdByDn, groupDnById: ctx.groupDnById, userIdByDn: new Map() };
+        return { ctx, result };
+      });
+
+      // Who is who, before anything is written: a person's manager may come later in the list.
+      const resolved: [DirectoryPerson, Resolved][] = [];
+      const synced = new Map((await this.deps.store.read.directory.sourceProfiles(workspaceId, SOURCE)).map((p) => [p.external_id, p.user_id]));
+      for (const person of snapshot.people) {
+        const userId = synced.get(person.externalId);
+        const r = userId ? ({ userId, kind: 'existing' } as const) : await this.resolve(this.deps.store.read, counts, person);
+        if (!r) continue;
+        resolved.push([person, r]);
+        shared.userIdByDn!.set(normalizeDn(person.dn), r.userId);
+      }
+
+      const seen = new Set<string>();
+      for (let i = 0; i < resolved.length; i += BATCH) {
+        const batch = resolved.slice(i, i + BATCH);
+        const applied = await this.step(counts, async (tx) => {
+          const ctx = await this.context(tx, workspaceId, shared, batch.map(([, r]) => r.userId));
+          const ids: string[] = [];
+          for (const [person, r] of batch) {
+            const userId = await this.applyPerson(tx, ctx, person, r);
+            if (userId) ids.push(userId);
+          }
+          return { ctx, result: ids };
+        });
+        for (const id of applied) seen.add(id);
+      }
+
+      await this.step(counts, async (tx) => {
+        const ctx = await this.context(tx, workspaceId, shared);
+        for (const profile of await tx.directory.sourceProfiles(workspaceId, SOURCE)) {
+          if (seen.has(profile.user_id) || profile.deactivated_at !== null) continue;
+          await this.deactivate(tx, ctx, profile, 'removed');
+        }
+        const all = mergeCounts(structuredClone(counts), ctx.counts);
+        await this.accounts.audit(tx, { workspaceId, actorId, action: 'directory.synced', details: { trigger, ...summary(all) } });
+        return { ctx, result: undefined };
       });
       const result: DirectorySyncResult = { trigger, startedAt, finishedAt: this.deps.now(), ...counts };
       await this.finish(workspaceId, result);
@@ -113,14 +170,24 @@ export class DirectorySync {
     }
   }
 
+  /** One transaction of a sync: its changes are published after commit, its counts added to the total. */
+  private async step<T>(total: Counts, work: (tx: Store) => Promise<{ ctx: Context; result: T }>): Promise<T> {
+    const { result, counts } = await this.deps.queue.run(async (tx) => {
+      const done = await work(tx);
+      return { result: { result: done.result, counts: done.ctx.counts }, publish: [...done.ctx.publish, ...published(done.ctx.events)] };
+    });
+    mergeCounts(total, counts);
+    return result;
+  }
+
   /**
    * Brings one person in (or up to date) at sign-in, inside the caller's transaction: a person the
    * directory knows may sign in before the first sync. Returns the user id, or null if skipped.
    */
   async applyOne(tx: Store, workspaceId: string, person: DirectoryPerson): Promise<{ userId: string | null; publish: BusMessage[] }> {
-    const ctx = await this.context(tx, workspaceId);
-    ctx.userIdByDn = null;
-    const userId = await this.applyPerson(tx, ctx, person);
+    const ctx = await this.context(tx, workspaceId, { ...(await this.shared(tx, workspaceId)), userIdByDn: null });
+    const r = await this.resolve(tx, ctx.counts, person);
+    const userId = r ? await this.applyPerson(tx, ctx, person, r) : null;
     return { userId, publish: [...ctx.publish, ...published(ctx.events)] };
   }
 
@@ -131,49 +198,35 @@ export class DirectorySync {
     });
   }
 
-  private async context(tx: Store, workspaceId: string): Promise<Context> {
-    const departments = (await tx.directory.departments(workspaceId)).filter((d) => d.source === SOURCE && d.external_id !== null);
-    const groups = await tx.directory.groups(workspaceId, SOURCE);
+  /** The department tree and groups as the store has them. */
+  private async shared(store: Store, workspaceId: string): Promise<Shared> {
+    const departments = (await store.directory.departments(workspaceId)).filter((d) => d.source === SOURCE && d.external_id !== null);
+    const groups = await store.directory.groups(workspaceId, SOURCE);
     return {
-      workspaceId,
-      now: this.deps.now(),
       departmentByDn: new Map(departments.map((d) => [d.external_id!, d.id])),
       groupIdByDn: new Map(groups.map((g) => [g.external_id, g.id])),
       groupDnById: new Map(groups.map((g) => [g.id, g.external_id])),
       userIdByDn: new Map(),
+    };
+  }
+
+  private async context(tx: Store, workspaceId: string, shared: Shared, userIds: string[] = []): Promise<Context> {
+    const [loaded, memberships] = await Promise.all([tx.directory.peopleByIds(workspaceId, userIds), tx.directory.groupMemberships(userIds)]);
+    return {
+      ...shared,
+      // Copies: a transaction that runs again must not see what its first run changed.
+      departmentByDn: new Map(shared.departmentByDn),
+      groupIdByDn: new Map(shared.groupIdByDn),
+      groupDnById: new Map(shared.groupDnById),
+      workspaceId,
+      now: this.deps.now(),
+      loaded: new Map(loaded.map((p) => [p.id, p])),
+      memberships,
       channels: new Map(),
       counts: emptyCounts(),
       publish: [],
       events: [],
     };
-  }
-
-  private async apply(tx: Store, ctx: Context, snapshot: DirectorySnapshot): Promise<void> {
-    const known = await tx.directory.sourceProfiles(ctx.workspaceId, SOURCE);
-    // A wrong base DN or filter returns nobody: that must not deactivate everyone.
-    if (snapshot.people.length === 0 && known.some((p) => p.deactivated_at === null)) {
-      throw new SotongError('unavailable', 'the directory returned no people; nothing was changed (check SOTONG_LDAP_USER_BASE and the user filter)');
-    }
-    await this.syncDepartments(tx, ctx, snapshot);
-    await this.syncGroups(tx, ctx, snapshot);
-    ctx.counts.people = snapshot.people.length;
-
-    const resolved = new Map<DirectoryPerson, Resolved>();
-    for (const person of snapshot.people) {
-      const r = await this.resolve(tx, ctx, person);
-      if (!r) continue;
-      resolved.set(person, r);
-      ctx.userIdByDn!.set(normalizeDn(person.dn), r.userId);
-    }
-    const seen = new Set<string>();
-    for (const [person, r] of resolved) {
-      await this.applyPerson(tx, ctx, person, r);
-      seen.add(r.userId);
-    }
-    for (const profile of known) {
-      if (seen.has(profile.user_id) || profile.deactivated_at !== null) continue;
-      await this.deactivate(tx, ctx, profile, 'removed');
-    }
   }
 
   private async syncDepartments(tx: Store, ctx: Context, snapshot: DirectorySnapshot): Promise<void> {
@@ -223,45 +276,51 @@ export class DirectorySync {
   }
 
   /** Which account the entry is: the one synced from it before, a local one with its email (linked), or a new one. */
-  private async resolve(tx: Store, ctx: Context, person: DirectoryPerson): Promise<Resolved | null> {
-    const synced = await tx.directory.userByExternalId(SOURCE, person.externalId);
+  private async resolve(store: Store, counts: Counts, person: DirectoryPerson): Promise<Resolved | null> {
+    const synced = await store.directory.userByExternalId(SOURCE, person.externalId);
     if (synced) return { userId: synced, kind: 'existing' };
-    if (!person.email) return this.skip(ctx, person, 'no email');
-    const local = await tx.users.byEmail(person.email);
+    const skip = (reason: string) => (counts.skipped.push({ dn: person.dn, reason }), null);
+    if (!person.email) return skip('no email');
+    const local = await store.users.byEmail(person.email);
     if (local) {
-      const profile = await tx.directory.profile(local.id);
-      if (profile?.source && profile.source !== SOURCE) return this.skip(ctx, person, `the email belongs to an account from ${profile.source}`);
+      const profile = await store.directory.profile(local.id);
+      if (profile?.source && profile.source !== SOURCE) return skip(`the email belongs to an account from ${profile.source}`);
       return { userId: local.id, kind: 'link' };
     }
-    if (person.disabled) return this.skip(ctx, person, 'disabled');
-    return { userId: newId('u', ctx.now), kind: 'new' };
+    if (person.disabled) return skip('disabled');
+    return { userId: newId('u', this.deps.now()), kind: 'new' };
   }
 
-  private skip(ctx: Context, person: DirectoryPerson, reason: string): null {
-    ctx.counts.skipped.push({ dn: person.dn, reason });
-    return null;
-  }
-
-  private async applyPerson(tx: Store, ctx: Context, person: DirectoryPerson, given?: Resolved): Promise<string | null> {
-    const r = given ?? (await this.resolve(tx, ctx, person));
-    if (!r) return null;
+  private async applyPerson(tx: Store, ctx: Context, person: DirectoryPerson, resolved: Resolved): Promise<string | null> {
+    let r = resolved;
+    // Resolved before this transaction: the person may have signed in (and been brought in) since.
+    if (r.kind === 'new') {
+      const again = await this.resolve(tx, ctx.counts, person);
+      if (!again) return null;
+      if (again.kind !== 'new') r = again;
+    }
     const groupIds = person.groupDns.map((dn) => ctx.groupIdByDn.get(normalizeDn(dn))).filter((id): id is string => id !== undefined);
     const desiredRole = this.roleFor(person.groupDns);
+    const initialRole = desiredRole ?? this.mappings.defaultRole;
+    let row: PersonRow | undefined;
     if (r.kind === 'new') {
-      await tx.users.create({ id: r.userId, email: person.email!, display_name: person.displayName, password_hash: null, created_at: ctx.now, deactivated_at: null });
-      await tx.users.addToWorkspace(ctx.workspaceId, r.userId, desiredRole ?? this.mappings.defaultRole, ctx.now);
+      const user = { id: r.userId, email: person.email!, display_name: person.displayName, password_hash: null, created_at: ctx.now, deactivated_at: null };
+      await tx.users.create(user);
+      await tx.users.addToWorkspace(ctx.workspaceId, r.userId, initialRole, ctx.now);
+      row = { ...user, role: initialRole, profile: null };
       ctx.counts.added++;
-      await this.audit(tx, ctx, 'directory.user_added', r.userId, { dn: person.dn, role: desiredRole ?? this.mappings.defaultRole });
+      await this.audit(tx, ctx, 'directory.user_added', r.userId, { dn: person.dn, role: initialRole });
+    } else {
+      row = ctx.loaded.get(r.userId) ?? (await tx.directory.person(ctx.workspaceId, r.userId));
+      if (!row) {
+        // A linked account that is not in this workspace yet.
+        await tx.users.addToWorkspace(ctx.workspaceId, r.userId, initialRole, ctx.now);
+        row = (await tx.directory.person(ctx.workspaceId, r.userId))!;
+      }
+      if (r.kind === 'link') await this.audit(tx, ctx, 'directory.user_linked', r.userId, { dn: person.dn });
     }
-    const user = (await tx.users.byId(r.userId))!;
-    let role = await tx.users.workspaceRole(ctx.workspaceId, r.userId);
-    if (!role) {
-      role = desiredRole ?? this.mappings.defaultRole;
-      await tx.users.addToWorkspace(ctx.workspaceId, r.userId, role, ctx.now);
-    }
-    if (r.kind === 'link') await this.audit(tx, ctx, 'directory.user_linked', r.userId, { dn: person.dn });
+    const { profile: before, role } = row;
 
-    const before = await tx.directory.profile(r.userId);
     const managerId = ctx.userIdByDn === null ? (before?.manager_id ?? null) : person.managerDn ? (ctx.userIdByDn.get(normalizeDn(person.managerDn)) ?? null) : null;
     const profile: ProfileRow = {
       user_id: r.userId,
@@ -277,30 +336,31 @@ export class DirectorySync {
       source_deactivated_at: before?.source_deactivated_at ?? null,
       updated_at: ctx.now,
     };
-    const changed = changedFields(before, profile);
-    const email = person.email && person.email !== user.email && !(await tx.users.byEmail(person.email)) ? person.email : user.email;
-    if (person.displayName !== user.display_name) changed.displayName = [user.display_name, person.displayName];
-    if (email !== user.email) changed.email = [user.email, email];
+    const changed = changedFields(before ?? undefined, profile);
+    const email = person.email && person.email !== row.email && !(await tx.users.byEmail(person.email)) ? person.email : row.email;
+    if (person.displayName !== row.display_name) changed.displayName = [row.display_name, person.displayName];
+    if (email !== row.email) changed.email = [row.email, email];
     if (changed.displayName || changed.email) await tx.directory.updateUser(r.userId, { display_name: person.displayName, email });
     if (r.kind !== 'new' && Object.keys(changed).length > 0) {
       ctx.counts.updated++;
       await this.audit(tx, ctx, 'directory.user_updated', r.userId, { changes: changed });
     }
+    let write = before === null || Object.keys(changed).length > 0 || before.source !== SOURCE || before.external_id !== profile.external_id;
 
-    let active = user.deactivated_at === null;
-    if (person.disabled && active) {
-      await tx.directory.upsertProfile(profile);
+    if (person.disabled && row.deactivated_at === null) {
       await this.deactivate(tx, ctx, { ...profile, role }, 'disabled');
       return r.userId;
     }
-    if (!person.disabled && !active && profile.source_deactivated_at !== null) {
+    // Back only if the directory itself had deactivated them; an admin's deactivation stands.
+    const active = row.deactivated_at === null || (!person.disabled && profile.source_deactivated_at !== null);
+    if (row.deactivated_at !== null && active) {
       await tx.directory.setActive(r.userId, true, ctx.now);
       profile.source_deactivated_at = null;
-      active = true;
+      write = true;
       ctx.counts.reactivated++;
       await this.audit(tx, ctx, 'directory.user_reactivated', r.userId, { dn: person.dn });
     }
-    await tx.directory.upsertProfile(profile);
+    if (write) await tx.directory.upsertProfile(profile);
     if (!active) return r.userId;
 
     if (desiredRole !== undefined && r.kind !== 'new' && role !== 'owner' && role !== desiredRole) {
@@ -309,8 +369,8 @@ export class DirectorySync {
       ctx.publish.push({ kind: 'user-revoked', userId: r.userId, reason: 'role_changed' });
       await this.audit(tx, ctx, 'role.changed', r.userId, { from: role, to: desiredRole, by: 'directory' });
     }
-    const previousGroups = await tx.directory.groupsOf(r.userId);
-    if (previousGroups.sort().join() !== [...groupIds].sort().join()) await tx.directory.setGroupsOf(r.userId, groupIds);
+    const previousGroups = ctx.memberships.get(r.userId) ?? (await tx.directory.groupsOf(r.userId));
+    if ([...previousGroups].sort().join() !== [...groupIds].sort().join()) await tx.directory.setGroupsOf(r.userId, groupIds);
     await this.syncChannels(tx, ctx, r.userId, person.groupDns, previousGroups.map((id) => ctx.groupDnById.get(id)).filter((dn): dn is string => dn !== undefined));
     return r.userId;
   }
@@ -419,6 +479,15 @@ function changedFields(before: ProfileRow | undefined, after: ProfileRow): Recor
     if (old !== after[field]) changes[field] = [old, after[field]];
   }
   return changes;
+}
+
+/** Adds `more` into `total` (and returns it). */
+function mergeCounts(total: Counts, more: Counts): Counts {
+  for (const key of ['people', 'added', 'updated', 'deactivated', 'reactivated', 'roleChanges', 'channelJoins', 'channelLeaves', 'groups'] as const) total[key] += more[key];
+  for (const key of ['added', 'updated', 'removed'] as const) total.departments[key] += more.departments[key];
+  total.skipped.push(...more.skipped);
+  for (const name of more.missingChannels) if (!total.missingChannels.includes(name)) total.missingChannels.push(name);
+  return total;
 }
 
 function summary(counts: Counts): Record<string, unknown> {

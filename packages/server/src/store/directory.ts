@@ -129,6 +129,15 @@ export class DirectoryStore {
     return rows.map((r) => r.group_id);
   }
 
+  /** Group ids of each of the users (as last synced); every id given has an entry. */
+  async groupMemberships(userIds: string[]): Promise<Map<string, string[]>> {
+    const map = new Map(userIds.map((id) => [id, [] as string[]]));
+    if (userIds.length === 0) return map;
+    const rows = await this.db.selectFrom('directory_group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute();
+    for (const r of rows) map.get(r.user_id)!.push(r.group_id);
+    return map;
+  }
+
   async setGroupsOf(userId: string, groupIds: string[]): Promise<void> {
     await this.db.deleteFrom('directory_group_members').where('user_id', '=', userId).execute();
     if (groupIds.length > 0) await this.db.insertInto('directory_group_members').values(groupIds.map((group_id) => ({ group_id, user_id: userId }))).execute();
@@ -161,7 +170,13 @@ export class DirectoryStore {
   }
 
   async person(workspaceId: string, userId: string): Promise<PersonRow | undefined> {
-    const row = await this.db
+    return (await this.peopleByIds(workspaceId, [userId]))[0];
+  }
+
+  /** The workspace's members among the ids, with their profiles, deactivated ones included. */
+  async peopleByIds(workspaceId: string, userIds: string[]): Promise<PersonRow[]> {
+    if (userIds.length === 0) return [];
+    const rows = await this.db
       .selectFrom('users as u')
       .innerJoin('workspace_members as wm', 'wm.user_id', 'u.id')
       .leftJoin('user_profiles as p', 'p.user_id', 'u.id')
@@ -169,9 +184,9 @@ export class DirectoryStore {
       .select('wm.role')
       .select(PROFILE_COLUMNS)
       .where('wm.workspace_id', '=', workspaceId)
-      .where('u.id', '=', userId)
-      .executeTakeFirst();
-    return row && splitPerson(row);
+      .where('u.id', 'in', userIds)
+      .execute();
+    return rows.map(splitPerson);
   }
 
   /** True if the two people share a channel or a conversation. */
