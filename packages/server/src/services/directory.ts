@@ -3,7 +3,8 @@ import type { LdapDirectory } from '../directory/ldap.js';
 import type { Logger } from '../logger.js';
 import type { UserRow } from '../store/schema.js';
 import type { ServiceDeps } from './context.js';
-import { SOURCE, type DirectorySync } from './directory-sync.js';
+import { SOURCE } from './directory-context.js';
+import type { DirectorySync } from './directory-sync.js';
 import { assertCan, type Actor } from './permissions.js';
 
 /** What a password check found: the account (if any), whether the password was right, and why not. */
