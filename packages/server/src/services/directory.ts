@@ -87,14 +87,17 @@ export class DirectoryService implements DirectoryLogin {
     return { user: await this.deps.store.read.users.byId(userId), ok: true, source: SOURCE, workspaceId };
   }
 
+  /** The directory feeds one workspace; only its admins may sync it. */
   async syncNow(actor: Actor): Promise<DirectorySyncResult> {
-    assertCan(actor, 'directory.sync', { kind: 'workspace', workspaceId: actor.workspaceId });
-    return this.sync.run(actor.workspaceId, 'manual', actor.userId);
+    const workspaceId = await this.workspaceId();
+    assertCan(actor, 'directory.sync', { kind: 'workspace', workspaceId });
+    return this.sync.run(workspaceId, 'manual', actor.userId);
   }
 
   async status(actor: Actor): Promise<DirectoryStatus> {
-    assertCan(actor, 'directory.sync', { kind: 'workspace', workspaceId: actor.workspaceId });
-    const row = await this.deps.store.read.directory.syncState(actor.workspaceId, SOURCE);
+    const workspaceId = await this.workspaceId();
+    assertCan(actor, 'directory.sync', { kind: 'workspace', workspaceId });
+    const row = await this.deps.store.read.directory.syncState(workspaceId, SOURCE);
     return {
       enabled: true,
       intervalSeconds: this.intervalSeconds,
