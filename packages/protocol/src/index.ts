@@ -5,3 +5,4 @@ export * from './commands.js';
 export * from './frames.js';
 export * from './admin.js';
 export * from './org.js';
+export * from './devices.js';

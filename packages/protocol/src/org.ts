@@ -29,7 +29,7 @@ export type Person = z.infer<typeof Person>;
 export const Profile = Person.extend({
   departmentPath: z.array(z.object({ id: Id, name: z.string() })),
   manager: Person.nullable(),
-  /** Where the profile comes from: `ldap`, or null for a local account. */
+  /** Where the profile comes from: `ldap` (directory sync), `saml` (department and title from SSO), or null for a local account. */
   source: z.string().nullable(),
 });
 export type Profile = z.infer<typeof Profile>;

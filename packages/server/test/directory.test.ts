@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Attribute, Change } from 'ldapts';
-import type { AuditEvent, ChannelMember, ChannelView, Department, DirectorySyncResult, Person, Profile, User } from '@sotong/protocol';
+import type { AuditEvent, ChannelMember, ChannelView, Department, Device, DirectorySyncResult, Person, Profile, SessionGranted, User } from '@sotong/protocol';
 import { ALEX, CEO, companyEntries, GROUPS, HANA, JISOO, MINSU, PEOPLE, SALES, TEMP, type FixturePerson } from './support/directory-fixtures.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { startSlapd, type Slapd } from './support/slapd.js';
 import { TestClient } from './support/ws-client.js';
-import { totpCode } from '../src/auth/totp.js';
+import { rememberDevice, TestDevice, totpCode } from '../src/testing.js';
 
 type HttpError = { status: number; body: { code: string; message: string } };
 const refusedWith = (status: number, code: string) => (err: HttpError) => err.status === status && err.body.code === code;
@@ -47,6 +47,18 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
 const login = (server: SpawnedServer, who: FixturePerson | string, password?: string) =>
   server.login(typeof who === 'string' ? who : who.uid, password ?? (typeof who === 'string' ? 'x' : who.password));
 
+/** Signs a directory person in by their sign-in name from a new device, keeping the session (its device credential renews it). */
+async function deviceSession(server: SpawnedServer, who: FixturePerson): Promise<{ key: TestDevice; session: SessionGranted }> {
+  const key = TestDevice.generate();
+  const result = await server.signIn(who.uid, who.password, key);
+  if (!('token' in result)) throw new Error(`no session for ${who.uid}: ${JSON.stringify(result)}`);
+  rememberDevice(result.token, key);
+  return { key, session: result };
+}
+
+const renew = (server: SpawnedServer, device: { key: TestDevice; session: SessionGranted }) =>
+  server.request<SessionGranted>('POST', '/api/v1/auth/refresh', device.key.refreshBody(device.session.device.deviceId, device.session.device.credential));
+
 describe('LDAP directory (OpenLDAP, StartTLS)', () => {
   let slapd: Slapd;
   let server: SpawnedServer;
@@ -75,7 +87,7 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
         SOTONG_LOGIN_LOCKOUT_MS: '2000',
       }),
     });
-    adminToken = await server.login(server.admin.email, server.admin.password);
+    adminToken = await server.adminToken();
     dev = await server.request<ChannelView>('POST', '/api/v1/channels', { name: 'dev', kind: 'private' }, adminToken);
     sales = await server.request<ChannelView>('POST', '/api/v1/channels', { name: 'sales', kind: 'private' }, adminToken);
   });
@@ -120,10 +132,19 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     assert.ok(!server.output().includes(slapd.adminPassword), 'the bind password is never logged');
   });
 
-  it('signs in by binding to the directory; a wrong password is a typed, audited refusal', async () => {
-    const token = await login(server, MINSU);
-    const me = await server.request<User>('GET', '/api/v1/me', undefined, token);
+  it('signs in by binding to the directory and enrols the device; a wrong password is a typed, audited refusal', async () => {
+    const { session } = await deviceSession(server, MINSU);
+    const me = await server.request<User>('GET', '/api/v1/me', undefined, session.token);
     assert.equal(me.email, MINSU.email);
+    const { devices } = await server.request<{ devices: Device[] }>('GET', '/api/v1/devices', undefined, session.token);
+    assert.deepEqual(devices.map((d) => d.id), [session.device.deviceId], 'the bind sign-in enrolled the device');
+    const unsigned = await fetch(`${server.httpUrl}/api/v1/me`, { headers: { authorization: `Bearer ${session.token}` } });
+    assert.equal(unsigned.status, 401, 'the token alone, without the device proof, is refused');
+    await assert.rejects(
+      server.request('POST', '/api/v1/auth/login', { email: MINSU.uid, password: MINSU.password }),
+      (err: HttpError & { body: { details?: { reason?: string } } }) => err.status === 401 && err.body.details?.reason === 'device_required',
+      'the right directory password without a device key is not a session',
+    );
     assert.ok(await server.login(MINSU.email, MINSU.password), 'the email works as well as the sign-in name');
     await assert.rejects(login(server, MINSU, 'not the password at all'), refusedWith(401, 'unauthenticated'));
     await assert.rejects(login(server, 'nobody', 'whatever password'), refusedWith(401, 'unauthenticated'));
@@ -131,7 +152,7 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     const reasons = audit.filter((e) => e.action === 'login.failed').map((e) => `${e.target}:${String(e.details.reason)}`);
     assert.ok(reasons.includes(`${MINSU.email}:ldap_wrong_password`));
     assert.ok(reasons.includes('nobody:ldap_unknown_user'));
-    assert.ok(audit.some((e) => e.action === 'login.succeeded' && e.target === MINSU.email && e.details.source === 'ldap'));
+    assert.ok(audit.some((e) => e.action === 'login.succeeded' && e.target === MINSU.email && e.details.source === 'ldap' && e.details.deviceId === session.device.deviceId));
   });
 
   it('directory sign-ins are throttled like any other: repeated failures lock the account', async () => {
@@ -139,8 +160,9 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     await assert.rejects(login(server, TEMP), refusedWith(429, 'rate_limited'), 'locked even with the right password');
   });
 
-  it('a sync updates titles and departments and deactivates people who left: their sockets close at once', async () => {
-    const hanaSocket = await TestClient.connect(server.wsUrl, await login(server, HANA));
+  it('a sync updates titles and departments and deactivates people who left: their sockets close at once, their devices no longer renew', async () => {
+    const hanaDevice = await deviceSession(server, HANA);
+    const hanaSocket = await TestClient.connect(server.wsUrl, hanaDevice.session.token);
     await modify(MINSU.dn, 'replace', 'title', ['책임연구원']);
     await modify(`cn=devs,${GROUPS}`, 'delete', 'member', [JISOO.dn]);
     const admin = await slapd.admin();
@@ -154,6 +176,8 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     assert.equal(result.channelLeaves, 1, 'jisoo left devs, so #dev');
     assert.deepEqual(await hanaSocket.waitForClose(1000), { code: 4003, reason: 'deactivated' });
     await assert.rejects(login(server, HANA), refusedWith(401, 'unauthenticated'));
+    await assert.rejects(renew(server, hanaDevice), refusedWith(401, 'unauthenticated'), "the device's credential does not renew access");
+    await assert.rejects(server.request('GET', '/api/v1/me', undefined, hanaDevice.session.token), refusedWith(401, 'unauthenticated'));
 
     const minsu = await server.request<Profile>('GET', `/api/v1/org/people/${ids.get(MINSU.email)!.id}`, undefined, adminToken);
     assert.equal(minsu.title, '책임연구원');
@@ -211,7 +235,7 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     // The lockout from the throttling test lasts two seconds here.
     const guest = await eventually('the guest to sign in', () => login(server, TEMP).catch(() => undefined), 20_000);
     await assert.rejects(server.request('GET', '/api/v1/org/departments', undefined, guest), refusedWith(403, 'forbidden'));
-    await assert.rejects(server.request('GET', '/api/v1/org/people?query=민수', undefined, guest), refusedWith(403, 'forbidden'));
+    await assert.rejects(server.request('GET', `/api/v1/org/people?query=${encodeURIComponent('민수')}`, undefined, guest), refusedWith(403, 'forbidden'));
     const own = await server.request<Profile>('GET', `/api/v1/org/people/${ids.get(TEMP.email)!.id}`, undefined, guest);
     assert.equal(own.title, '계약직');
     const minsuId = ids.get(MINSU.email)!.id;
@@ -224,9 +248,14 @@ describe('LDAP directory (OpenLDAP, StartTLS)', () => {
     const token = await login(server, CEO);
     const { secret } = await server.request<{ secret: string }>('POST', '/api/v1/auth/totp/setup', {}, token);
     await server.request('POST', '/api/v1/auth/totp/confirm', { code: totpCode(secret, Date.now()) }, token);
-    const step = await server.request<{ token?: string; mfa?: string }>('POST', '/api/v1/auth/login', { email: CEO.uid, password: CEO.password });
-    assert.equal(step.token, undefined);
-    assert.equal(step.mfa, 'totp');
+    const key = TestDevice.generate();
+    const step = await server.signIn(CEO.uid, CEO.password, key);
+    assert.ok(!('token' in step) && 'mfa' in step && step.mfa === 'totp', 'the bind answers the second step, not a session');
+    const done = await server.request<SessionGranted>('POST', '/api/v1/auth/login/code', { challenge: step.challenge, code: totpCode(secret, Date.now() + 30_000), device: key.enrolment() });
+    rememberDevice(done.token, key);
+    assert.equal((await server.request<User>('GET', '/api/v1/me', undefined, done.token)).email, CEO.email);
+    const audit = await auditOf(server, adminToken);
+    assert.ok(audit.some((e) => e.action === 'login.succeeded' && e.target === CEO.email && e.details.factor === 'totp' && e.details.deviceId === done.device.deviceId));
   });
 });
 
@@ -258,7 +287,7 @@ describe('LDAP directory (Active Directory preset, LDAPS, scheduled sync)', () =
         SOTONG_LOGIN_MAX_FAILURES: '20',
       }),
     });
-    adminToken = await server.login(server.admin.email, server.admin.password);
+    adminToken = await server.adminToken();
   });
   after(async () => {
     await server?.stop();
@@ -283,10 +312,12 @@ describe('LDAP directory (Active Directory preset, LDAPS, scheduled sync)', () =
   });
 
   it('an account disabled in userAccountControl is refused and deactivated; enabled again, it comes back', async () => {
-    const socket = await TestClient.connect(server.wsUrl, await server.login(TEMP.uid, TEMP.password));
+    const device = await deviceSession(server, TEMP);
+    const socket = await TestClient.connect(server.wsUrl, device.session.token);
     await setUac(TEMP, 512 | 2);
     assert.deepEqual(await socket.waitForClose(15_000), { code: 4003, reason: 'deactivated' });
     await assert.rejects(server.login(TEMP.uid, TEMP.password), refusedWith(401, 'unauthenticated'));
+    await assert.rejects(renew(server, device), refusedWith(401, 'unauthenticated'), 'a disabled account\'s device does not renew');
     const audit = await auditOf(server, adminToken);
     assert.ok(audit.some((e) => e.action === 'directory.user_deactivated' && e.details.reason === 'disabled'));
     assert.ok(audit.some((e) => e.action === 'login.failed' && e.target === TEMP.email && ['ldap_disabled', 'deactivated'].includes(String(e.details.reason))));
@@ -320,7 +351,7 @@ describe('LDAP directory: transport security and availability', () => {
   it('without TLS the directory refuses the bind: sign-in and sync are unavailable, and audited', async () => {
     const server = await spawnServer({ env: directoryEnv(slapd, { SOTONG_LDAP_STARTTLS: 'false' }) });
     try {
-      const admin = await server.login(server.admin.email, server.admin.password);
+      const admin = await server.adminToken();
       await assert.rejects(server.login(MINSU.uid, MINSU.password), refusedWith(503, 'unavailable'));
       await assert.rejects(server.request('POST', '/api/v1/admin/directory/sync', {}, admin), refusedWith(503, 'unavailable'));
       const audit = await auditOf(server, admin);
@@ -380,7 +411,7 @@ describe('LDAP directory: more people than one sync batch', () => {
   });
 
   it('brings everyone in and links managers across batches', async () => {
-    const adminToken = await server.login(server.admin.email, server.admin.password);
+    const adminToken = await server.adminToken();
     const result = await server.request<DirectorySyncResult>('POST', '/api/v1/admin/directory/sync', {}, adminToken);
     assert.equal(result.added, 126);
     const users = await usersOf(server, adminToken);

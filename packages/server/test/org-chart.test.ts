@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Person, Profile, User } from '@sotong/protocol';
 import { person, spawnServer, type Person as TestPerson, type SpawnedServer } from './support/fixtures.js';
 import { CommandError } from './support/ws-client.js';
+import { TestDevice } from '../src/testing.js';
 
 /** The org chart without a directory: local accounts, over REST and the socket, and in the OpenAPI document. */
 describe('org chart (local accounts)', () => {
@@ -45,8 +46,30 @@ describe('org chart (local accounts)', () => {
     guestSocket.close();
   });
 
+  it('the org routes and the directory admin API need the device proof like every route', async () => {
+    const adminToken = await server.adminToken();
+    const routes: [string, string][] = [
+      ['GET', '/api/v1/org/departments'],
+      ['GET', `/api/v1/org/people/${younghee.id}`],
+      ['GET', `/api/v1/org/people?query=${encodeURIComponent('영희')}`],
+      ['GET', '/api/v1/admin/directory'],
+      ['POST', '/api/v1/admin/directory/sync'],
+    ];
+    for (const [method, path] of routes) {
+      const token = path.includes('/admin/') ? adminToken : member.token;
+      const bare = await fetch(`${server.httpUrl}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+      assert.equal(bare.status, 401, `${method} ${path} without a proof`);
+      assert.equal(((await bare.json()) as { details?: { reason?: string } }).details?.reason, 'proof_missing');
+      const forged = await fetch(`${server.httpUrl}${path}`, { method, headers: TestDevice.generate().requestHeaders(token, method, path) });
+      assert.equal(forged.status, 401, `${method} ${path} signed by another key`);
+    }
+    assert.equal((await server.request<{ people: Person[] }>('GET', `/api/v1/org/people?query=${encodeURIComponent('영희')}`, undefined, member.token)).people.length, 1);
+    const audit = await server.request<{ events: { action: string; details: { reason?: string } }[] }>('GET', '/api/v1/admin/audit?limit=100', undefined, adminToken);
+    assert.ok(audit.events.filter((e) => e.action === 'device.proof_refused').length >= routes.length * 2);
+  });
+
   it('the directory admin API says when no directory is configured, after the permission check', async () => {
-    const adminToken = await server.login(server.admin.email, server.admin.password);
+    const adminToken = await server.adminToken();
     await assert.rejects(server.request('POST', '/api/v1/admin/directory/sync', {}, member.token), { status: 403 });
     await assert.rejects(server.request('POST', '/api/v1/admin/directory/sync', {}, adminToken), { status: 404 });
   });

@@ -203,16 +203,14 @@ export class DirectoryPeople {
     return ctx.channels.get(name)!;
   }
 
-  /** The same cut as an admin's deactivation: sessions deleted, live sockets closed on every node. */
+  /** The same cut as an admin's deactivation (tokens deleted, devices no longer renew, live sockets closed on every node). */
   async deactivate(tx: Store, ctx: Context, profile: ProfileRow & { role: string }, reason: 'removed' | 'disabled'): Promise<void> {
     if (profile.role === 'owner') {
       ctx.counts.skipped.push({ dn: profile.external_dn ?? profile.user_id, reason: `owner not deactivated (${reason})` });
       return;
     }
-    await tx.directory.setActive(profile.user_id, false, ctx.now);
-    await tx.users.deleteSessionsOf(profile.user_id);
+    ctx.publish.push(await this.accounts.writeDeactivation(tx, profile.user_id));
     await tx.directory.upsertProfile({ ...stripRole(profile), source_deactivated_at: ctx.now, updated_at: ctx.now });
-    ctx.publish.push({ kind: 'user-revoked', userId: profile.user_id, reason: 'deactivated' });
     ctx.counts.deactivated++;
     await this.audit(tx, ctx, 'directory.user_deactivated', profile.user_id, { reason, dn: profile.external_dn });
   }

@@ -10,6 +10,8 @@ export interface Actor {
 
 export type Resource =
   | { kind: 'workspace'; workspaceId: string }
+  /** Something that belongs to one user of a workspace (their devices). */
+  | { kind: 'device'; workspaceId: string; userId: string }
   | { kind: 'channel'; channel: ChannelRow; member: MemberRow | undefined }
   | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow }
   | { kind: 'file'; channel: ChannelRow; member: MemberRow | undefined; file: FileRow }
@@ -33,6 +35,8 @@ interface Facts {
   /** The person is the actor. */
   self: boolean;
   sharesChannel: boolean;
+  /** The resource belongs to the actor (their own device). */
+  own: boolean;
 }
 
 type Rule = (f: Facts) => boolean;
@@ -58,6 +62,7 @@ const RULES = {
   'channel.kick': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'channel.update': (f) => f.member && !f.guest && !f.conversation && !f.archived,
   'channel.archive': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation && !f.archived,
+  'channel.delete': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'message.edit': (f) => f.member && f.author && !f.archived,
   'message.delete': (f) => (f.member && f.author) || (f.admin && f.sameWorkspace && !f.conversation),
   'message.react': (f) => f.member && !f.archived,
@@ -69,6 +74,9 @@ const RULES = {
   'org.browse': (f) => f.sameWorkspace && !f.guest,
   /** A guest sees their own profile and those of people they share a channel with. */
   'org.person.read': (f) => f.sameWorkspace && (!f.guest || f.self || f.sharesChannel),
+  'device.read': (f) => f.sameWorkspace && (f.own || f.admin),
+  'device.revoke': (f) => f.sameWorkspace && (f.own || f.admin),
+  'device.approve': (f) => f.sameWorkspace && (f.own || f.admin),
 } satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -76,7 +84,7 @@ export type Action = keyof typeof RULES;
 function factsOf(actor: Actor, resource: Resource): Facts {
   const admin = actor.role === 'owner' || actor.role === 'admin';
   const guest = actor.role === 'guest';
-  if (resource.kind === 'workspace' || resource.kind === 'person') {
+  if (resource.kind === 'workspace' || resource.kind === 'person' || resource.kind === 'device') {
     return {
       actor,
       admin,
@@ -91,6 +99,7 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       sent: false,
       self: resource.kind === 'person' && resource.userId === actor.userId,
       sharesChannel: resource.kind === 'person' && resource.sharesChannel,
+      own: resource.kind === 'device' && resource.userId === actor.userId,
     };
   }
   const { channel, member } = resource;
@@ -110,6 +119,7 @@ function factsOf(actor: Actor, resource: Resource): Facts {
     sent: resource.kind === 'file' && resource.file.message_id !== null,
     self: false,
     sharesChannel: false,
+    own: false,
   };
 }
 
@@ -125,10 +135,10 @@ export function assertCan(actor: Actor, action: Action, resource: Resource): voi
   if (can(actor, action, resource)) return;
   // Like a private channel, a profile one may not see does not reveal that the person exists.
   if (resource.kind === 'person') throw new SotongError('not_found', 'no such person');
-  if (resource.kind !== 'workspace' && !can(actor, 'channel.read', resource)) {
+  if (resource.kind !== 'workspace' && resource.kind !== 'device' && !can(actor, 'channel.read', resource)) {
     throw new SotongError('not_found', 'no such channel');
   }
-  if (resource.kind !== 'workspace' && resource.channel.archived_at !== null) {
+  if (resource.kind !== 'workspace' && resource.kind !== 'device' && resource.channel.archived_at !== null) {
     throw new SotongError('forbidden', 'the channel is archived');
   }
   throw new SotongError('forbidden', `not allowed: ${action}`);

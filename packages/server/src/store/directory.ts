@@ -94,6 +94,19 @@ export class DirectoryStore {
     return this.db.selectFrom('departments').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** A top-level department of the workspace by its exact name (the oldest, if several share it). */
+  async topDepartmentNamed(workspaceId: string, name: string): Promise<DepartmentRow | undefined> {
+    return this.db
+      .selectFrom('departments')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('parent_id', 'is', null)
+      .where('name', '=', name)
+      .orderBy('created_at')
+      .orderBy('id')
+      .executeTakeFirst();
+  }
+
   async insertDepartment(row: DepartmentRow): Promise<void> {
     await this.db.insertInto('departments').values(row).execute();
   }
