@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { spawnServer, type SpawnedServer } from '@sotong/server/testing';
-import { SotongError } from '@sotong/protocol';
+import { SotongError, type Device } from '@sotong/protocol';
 import { departmentTree, OrgChart, SotongClient } from '../src/index.js';
 
 const PASSWORD = 'a password for the sdk org tests';
@@ -37,6 +37,27 @@ describe('SDK org chart', () => {
     assert.deepEqual(profile.departmentPath, []);
     assert.equal(profile.manager, null);
     assert.deepEqual(await org.tree(), [], 'no directory: no departments');
+  });
+
+  it('the org chart answers a client signed in with a device key, and stops when that device is revoked', async () => {
+    const hanna = await server.createUser('hanna@sotong.test', '정한나', PASSWORD);
+    const client = await signIn('hanna@sotong.test');
+    const org = new OrgChart(client);
+    assert.equal((await org.person(hanna.id)).displayName, '정한나');
+    const { devices } = await server.request<{ devices: Device[] }>('GET', `/api/v1/admin/users/${hanna.id}/devices`, undefined, await server.adminToken());
+    assert.deepEqual(devices.map((d) => d.id), [client.session!.deviceId], 'the sign-in enrolled the key the client signs with');
+    await server.request('DELETE', `/api/v1/devices/${client.session!.deviceId}`, undefined, await server.adminToken());
+    for (let waited = 0; client.getState().status.state !== 'closed'; waited += 50) {
+      assert.ok(waited < 10_000, 'the client stops once its device is revoked');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const status = client.getState().status;
+    assert.equal(status.state === 'closed' ? (status.error?.details as { reason?: string } | undefined)?.reason : undefined, 'device_revoked');
+    const refused = await org.search('한나').then(
+      () => assert.fail('a revoked device must not read the org chart'),
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof SotongError);
   });
 
   it('a guest cannot search: a typed refusal', async () => {
