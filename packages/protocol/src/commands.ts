@@ -15,6 +15,7 @@ import {
   User,
   WorkspaceRole,
 } from './model.js';
+import { Department, Person, Profile } from './org.js';
 
 const channelName = z
   .string()
@@ -125,6 +126,14 @@ export const commands = {
     }),
     result: z.object({ hits: z.array(SearchHit), nextCursor: z.string().nullable() }),
   },
+
+  'org.departments': { args: empty, result: z.object({ departments: z.array(Department) }) },
+  'org.department': {
+    args: z.object({ departmentId: Id, limit: limit(1000, 500) }),
+    result: z.object({ department: Department, path: z.array(z.object({ id: Id, name: z.string() })), members: z.array(Person) }),
+  },
+  'org.person': { args: z.object({ userId: Id }), result: Profile },
+  'org.search': { args: z.object({ query: z.string().trim().min(1).max(100), limit: limit(200, 50) }), result: z.object({ people: z.array(Person) }) },
 
   typing: { args: z.object({ channelId: Id, threadRootId: Id.optional() }), result: empty },
   'presence.set': { args: z.object({ status: PresenceStatus.exclude(['offline']) }), result: empty },

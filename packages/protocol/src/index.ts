@@ -4,4 +4,5 @@ export * from './events.js';
 export * from './commands.js';
 export * from './frames.js';
 export * from './admin.js';
+export * from './org.js';
 export * from './devices.js';

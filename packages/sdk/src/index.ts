@@ -9,3 +9,4 @@ export { DeviceSession, isDeviceRefusal, type Credentials, type DeviceSessionOpt
 export { FileClient, type FileClientOptions, type UploadOptions } from './files.js';
 export { isRetryable } from './errors.js';
 export { SotongError } from '@sotong/protocol';
+export { OrgChart, departmentTree, type CommandCaller, type DepartmentNode } from './org.js';

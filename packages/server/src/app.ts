@@ -5,6 +5,7 @@ import { openBlobStore } from './blobs/open.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
+import { openDirectory } from './directory/open.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -19,6 +20,7 @@ import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { OrgChartService } from './services/org-chart.js';
 import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
 import { SsoService } from './services/sso.js';
@@ -80,6 +82,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
   const indexer = new SearchIndexer(deps, config.searchIndexIntervalMs, log);
   indexer.start();
   const accounts = new AccountService(deps);
+  const directory = openDirectory(config, deps, accounts);
   const passkeys = new PasskeyService(deps, accounts, {
     id: config.webauthnRpId ?? (config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost'),
     name: config.workspaceName,
@@ -91,6 +94,8 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     channels,
     messages: new MessageService(deps),
     search: new SearchService(deps, channels, indexer),
+    org: new OrgChartService(deps),
+    ...(directory ? { directory } : {}),
   };
   const blobs = await openBlobStore(config, log);
   const files = new FileService(deps, blobs, {
@@ -156,6 +161,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const core = await openCore(config, log);
   const { metrics, services, store } = core;
   const boot = await services.accounts.bootstrap(config.workspaceName, config.adminEmail, config.adminPassword);
+  services.directory?.startSchedule(core.log);
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
@@ -219,6 +225,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     port,
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
+      await services.directory?.stopSchedule();
       await sweeper.stop();
       await ws.close();
       await http.close();

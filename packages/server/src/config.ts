@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { directorySettings } from './directory/settings.js';
 import { samlSetting } from './sso/saml-settings.js';
 
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
@@ -71,6 +72,7 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  ...directorySettings,
   /** SAML single sign-on (docs/identity.md); unset: off. */
   saml: { env: 'SOTONG_SAML', schema: samlSetting },
   /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */

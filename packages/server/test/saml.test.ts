@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEvent, DevicePending, LoginResult, SessionGranted, User } from '@sotong/protocol';
+import type { AuditEvent, Department, DevicePending, LoginResult, Person, Profile, SessionGranted, User } from '@sotong/protocol';
 import { rememberDevice, testDatabaseUrl, TestDevice } from '../src/testing.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { b64, makeKeyPair, redirectMessage, samlId, signElement, TestIdp, type ResponseOptions } from './support/saml-idp.js';
@@ -71,7 +71,7 @@ describe('SAML 2.0 single sign-on', () => {
     // The public URL the IdP knows the SP by (behind a proxy, say); requests go to the spawned port.
     idp = new TestIdp(PUBLIC_URL);
     server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ groupRoles: { 'sotong-admins': 'admin', contractors: 'guest' } }) } });
-    adminToken = await server.login(server.admin.email, server.admin.password);
+    adminToken = await server.adminToken();
   });
   after(() => server?.stop());
 
@@ -132,6 +132,39 @@ describe('SAML 2.0 single sign-on', () => {
     const demoted = await exchange(await codeFrom(await postAcs(idp.responseXml(aliceSays({ attributes: { ...attributes, groups: ['contractors'] } })))));
     assert.equal(demoted.user.role, 'guest');
     assert.equal(demoted.user.id, session.user.id);
+  });
+
+  it('department and title land on the org chart: the department is found by name under the root, or made there', async () => {
+    const says = (nameId: string, email: string, displayName: string, extra: Record<string, string> = {}): ResponseOptions => ({
+      nameId,
+      attributes: { email, displayName, groups: ['staff'], ...extra },
+    });
+    const carol = await exchange(await codeFrom(await postAcs(idp.responseXml(says('idp-user-0301', 'carol.sso@corp.example', '최민지', { department: '디자인팀', title: '수석 디자이너' })))));
+    const dave = await exchange(await codeFrom(await postAcs(idp.responseXml(says('idp-user-0302', 'dave.sso@corp.example', 'Dave Park', { department: '디자인팀', title: '디자이너' })))));
+
+    const departments = async () => (await server.request<{ departments: Department[] }>('GET', '/api/v1/org/departments', undefined, carol.token)).departments;
+    const design = (await departments()).filter((d) => d.name === '디자인팀');
+    assert.equal(design.length, 1, 'the second person finds the department the first one made');
+    assert.equal(design[0]!.parentId, null);
+    assert.equal(design[0]!.memberCount, 2);
+    const team = await server.request<{ members: Person[] }>('GET', `/api/v1/org/departments/${design[0]!.id}`, undefined, dave.token);
+    assert.deepEqual(team.members.map((p) => [p.displayName, p.title]).sort(), [['Dave Park', '디자이너'], ['최민지', '수석 디자이너']]);
+    const profile = await server.request<Profile>('GET', `/api/v1/org/people/${carol.user.id}`, undefined, dave.token);
+    assert.deepEqual(profile.departmentPath.map((d) => d.name), ['디자인팀']);
+    assert.equal(profile.title, '수석 디자이너');
+    assert.equal(profile.source, 'saml');
+    const found = await server.request<{ people: Person[] }>('GET', `/api/v1/org/people?query=${encodeURIComponent('민지')}`, undefined, dave.token);
+    assert.deepEqual(found.people.map((p) => p.userId), [carol.user.id]);
+
+    // Moved to an existing department (made by Alice's sign-in), and the IdP no longer sends a title.
+    await exchange(await codeFrom(await postAcs(idp.responseXml(says('idp-user-0301', 'carol.sso@corp.example', '최민지', { department: 'Platform' })))));
+    const moved = await server.request<Profile>('GET', `/api/v1/org/people/${carol.user.id}`, undefined, dave.token);
+    assert.deepEqual(moved.departmentPath.map((d) => d.name), ['Platform']);
+    assert.equal(moved.title, null);
+    assert.equal((await departments()).find((d) => d.name === '디자인팀')?.memberCount, 1);
+    const events = await audit();
+    assert.equal(events.filter((e) => e.action === 'sso.department_added' && e.details.name === '디자인팀').length, 1);
+    assert.ok(events.some((e) => e.action === 'sso.user_updated' && e.target === carol.user.id && JSON.stringify(e.details.changed) === JSON.stringify(['department', 'title'])));
   });
 
   it('the code exchange enrols the device like a password sign-in: none is refused, the same key is the same device, a new one may wait for approval', async () => {

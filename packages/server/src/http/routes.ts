@@ -46,4 +46,8 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['POST', '/admin/users/:userId/devices/revoke', 'admin.user.devices.revoke', "Revoke all of a user's devices"],
   ['GET', '/admin/policy/devices', 'admin.policy.devices', 'Device policy'],
   ['PUT', '/admin/policy/devices', 'admin.policy.devices.set', 'Device policy: new devices wait for approval from another device of the user or an admin'],
+  ['GET', '/org/departments', 'org.departments', 'The department tree (flat, with parent ids and member counts)'],
+  ['GET', '/org/departments/:departmentId', 'org.department', "A department, its path from the top, and its people with titles"],
+  ['GET', '/org/people', 'org.search', 'People by a fragment of their name (Korean or English), email or sign-in name'],
+  ['GET', '/org/people/:userId', 'org.person', "A person's profile: department path, title, manager"],
 ];

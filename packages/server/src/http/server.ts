@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
+import { registerDirectoryApi } from './directory.js';
 import { registerMfaApi } from './mfa.js';
 import { registerDeviceApi } from './devices.js';
 import { registerSamlApi, type SamlHttpDeps } from './saml.js';
@@ -76,6 +77,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   await registerApi(app, deps.services);
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  await registerDirectoryApi(app, deps.services, authenticator(deps.services));
   await registerDeviceApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
   await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));

@@ -4,6 +4,7 @@ import { hashPassword, randomPassword, verifyPassword } from '../auth/passwords.
 import { tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { ServiceDeps } from './context.js';
+import type { DirectoryLogin, PasswordCheck } from './directory.js';
 import { DeviceService } from './devices.js';
 import { MfaService } from './mfa.js';
 import { assertCan, PermissionDenied, type Actor, type Resource } from './permissions.js';
@@ -37,6 +38,8 @@ export interface AuditEntry {
  */
 export class AccountService {
   readonly mfa: MfaService;
+  /** Set when a directory (LDAP) is configured: its people's passwords are checked by binding there. */
+  directory: DirectoryLogin | undefined;
   readonly devices: DeviceService;
 
   constructor(private readonly deps: ServiceDeps) {
@@ -96,21 +99,53 @@ export class AccountService {
    * is slow, and one attacker cannot lock everyone out from one address without being locked first.
    * With a second factor the password step answers a challenge instead of a session.
    */
-  async login(email: string, password: string, origin: Origin): Promise<LoginResult> {
-    const user = await this.deps.store.read.users.byEmail(email);
+  async login(identifier: string, password: string, origin: Origin): Promise<LoginResult> {
+    const known = await this.findAccount(identifier);
+    const [knownMembership] = known ? await this.deps.store.read.users.workspacesOf(known.id) : [];
+    const email = known?.email ?? identifier.toLowerCase();
+    await this.refuseIfLocked(email, knownMembership?.workspace_id ?? null, origin);
+    const check = await this.checkPassword(known, identifier, password, knownMembership?.workspace_id ?? null, origin);
+    const user = check.user;
     const [membership] = user ? await this.deps.store.read.users.workspacesOf(user.id) : [];
-    const workspaceId = membership?.workspace_id ?? null;
-    await this.refuseIfLocked(email, workspaceId, origin);
-    // Hash even when the user is unknown, so timing does not tell which emails exist.
-    const ok = user?.password_hash ? await verifyPassword(password, user.password_hash) : (await hashPassword(password, 1024), false);
-    if (!user || !ok || user.deactivated_at !== null || !membership) {
-      const reason = !user ? 'unknown_email' : user.deactivated_at !== null ? 'deactivated' : !membership ? 'no_workspace' : 'wrong_password';
+    const workspaceId = membership?.workspace_id ?? knownMembership?.workspace_id ?? check.workspaceId ?? null;
+    if (!user || !check.ok || user.deactivated_at !== null || !membership) {
+      const reason = (!check.ok ? check.reason : undefined) ?? (!user ? 'unknown_email' : user.deactivated_at !== null ? 'deactivated' : !membership ? 'no_workspace' : 'wrong_password');
       await this.recordFailedSignIn(email, workspaceId, user?.id ?? null, origin, reason);
       throw new SotongError('unauthenticated', 'wrong email or password');
     }
     const second = await this.deps.queue.run(async (tx) => ({ result: await this.mfa.beginSecondStep(tx, user.id, membership.workspace_id) }));
     if (second) return second;
-    return this.issueSession(user.id, origin, { factor: 'password' });
+    return this.issueSession(user.id, origin, { factor: 'password', ...(check.source ? { source: check.source } : {}) });
+  }
+
+  /** The account an identifier names: by email, else by directory sign-in name (uid, sAMAccountName). */
+  private async findAccount(identifier: string): Promise<UserRow | undefined> {
+    const store = this.deps.store.read;
+    const byEmail = await store.users.byEmail(identifier);
+    if (byEmail) return byEmail;
+    const userId = await store.directory.userByLoginName(identifier);
+    return userId ? store.users.byId(userId) : undefined;
+  }
+
+  /** A directory's people (and names only the directory knows) are checked there; everyone else here. */
+  private async checkPassword(known: UserRow | undefined, identifier: string, password: string, workspaceId: string | null, origin: Origin): Promise<PasswordCheck> {
+    const directory = this.directory;
+    if (directory && (!known || (await directory.owns(known.id)))) {
+      try {
+        return await directory.verify(identifier, password, known);
+      } catch (err) {
+        // Not the person's fault: audited, but not counted towards a lockout.
+        const workspace = workspaceId ?? (await directory.workspaceId().catch(() => null));
+        await this.deps.queue.run(async (tx) => {
+          await this.audit(tx, { workspaceId: workspace, actorId: known?.id ?? null, action: 'login.failed', target: known?.email ?? identifier.toLowerCase(), address: origin.address, details: { reason: 'ldap_unavailable' } });
+          return { result: undefined };
+        });
+        throw err instanceof SotongError ? err : new SotongError('unavailable', 'the directory cannot be reached');
+      }
+    }
+    // Hash even when the user is unknown, so timing does not tell which emails exist.
+    const ok = known?.password_hash ? await verifyPassword(password, known.password_hash) : (await hashPassword(password, 1024), false);
+    return { user: known, ok };
   }
 
   /** Refuses a sign-in step while the account or the source address is locked. */
@@ -245,11 +280,21 @@ export class AccountService {
       assertCan(actor, 'user.deactivate', target.resource);
       if (userId === actor.userId) throw new SotongError('bad_request', 'you cannot deactivate yourself');
       if (!target.user) throw new SotongError('not_found', 'no such user in this workspace');
-      await tx.users.deactivate(userId, this.deps.now());
-      await tx.users.deleteSessionsOf(userId);
+      const revoked = await this.writeDeactivation(tx, userId);
       await this.audit(tx, { workspaceId: target.resource.workspaceId, actorId: actor.userId, action: 'user.deactivated', target: userId });
-      return { result: undefined, publish: [{ kind: 'user-revoked', userId, reason: 'deactivated' }] };
+      return { result: undefined, publish: [revoked] };
     });
+  }
+
+  /**
+   * The one deactivation write, by an admin or by the directory: the account refused from now on
+   * (sign-in, and its devices' renewal, which asks `actorFor`), its access tokens deleted; the
+   * returned event, once published, closes its live sockets on every node.
+   */
+  async writeDeactivation(tx: Store, userId: string): Promise<{ kind: 'user-revoked'; userId: string; reason: string }> {
+    await tx.users.deactivate(userId, this.deps.now());
+    await tx.users.deleteSessionsOf(userId);
+    return { kind: 'user-revoked', userId, reason: 'deactivated' };
   }
 
   /** A changed role takes effect at once: live sessions are closed and reconnect with it. */

@@ -1,9 +1,11 @@
 import { commands, isCommandName, SotongError, type CommandName, type ParsedArgs } from '@sotong/protocol';
 import type { AccountService } from './accounts.js';
 import type { ChannelService } from './channels.js';
+import type { DirectoryService } from './directory.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import type { MessageService } from './messages.js';
 import { permissionMatrix } from './permission-matrix.js';
+import type { OrgChartService } from './org-chart.js';
 import { assertCan, type Actor } from './permissions.js';
 import type { SearchService } from './search.js';
 
@@ -20,6 +22,9 @@ export interface Services {
   channels: ChannelService;
   messages: MessageService;
   search: SearchService;
+  org: OrgChartService;
+  /** Present when an LDAP directory is configured. */
+  directory?: DirectoryService;
 }
 
 type Handler<N extends CommandName> = (s: Services, actor: Actor, args: ParsedArgs<N>, hooks: CallerHooks) => Promise<unknown>;
@@ -55,6 +60,10 @@ const handlers: { [N in CommandName]: Handler<N> } = {
   'thread.get': (s, actor, a) => s.messages.thread(actor, a),
   'events.sync': (s, actor, a) => s.messages.sync(actor, a),
   search: (s, actor, a) => s.search.search(actor, a),
+  'org.departments': async (s, actor) => ({ departments: await s.org.departments(actor) }),
+  'org.department': (s, actor, a) => s.org.department(actor, a.departmentId, a.limit),
+  'org.person': (s, actor, a) => s.org.person(actor, a.userId),
+  'org.search': async (s, actor, a) => ({ people: await s.org.search(actor, a.query, a.limit) }),
   typing: async (s, actor, a) => {
     const ctx = await loadChannel(s.deps.store.read, a.channelId, actor.userId);
     assertCan(actor, 'channel.post', { kind: 'channel', ...ctx });

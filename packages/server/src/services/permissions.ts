@@ -18,6 +18,8 @@ export type Resource =
   | { kind: 'user'; workspaceId: string; userId: string; role: WorkspaceRole }
   /** Something that belongs to one person of a workspace (their devices). */
   | { kind: 'device'; workspaceId: string; userId: string }
+  /** Someone's org-chart profile; `sharesChannel`: the actor and they are in a channel or DM together. */
+  | { kind: 'person'; workspaceId: string; userId: string; sharesChannel: boolean }
   | ({ kind: 'channel' } & ChannelScoped)
   | ({ kind: 'message'; message: MessageRow } & ChannelScoped)
   | ({ kind: 'file'; file: FileRow } & ChannelScoped);
@@ -62,12 +64,13 @@ export const CONDITIONS = {
     holds: (actor, r) =>
       (r.kind === 'message' && r.message.sender_id === actor.userId) ||
       (r.kind === 'file' && r.file.uploader_id === actor.userId) ||
-      ((r.kind === 'user' || r.kind === 'device') && r.userId === actor.userId),
+      ((r.kind === 'user' || r.kind === 'device' || r.kind === 'person') && r.userId === actor.userId),
   },
   public: { about: 'the channel is public', holds: (_, r) => channelOf(r)?.kind === 'public' },
   not_archived: { about: 'the channel is not archived', holds: (_, r) => channelOf(r)?.archived_at === null },
   not_conversation: { about: 'the channel is a channel, not a DM or group DM', holds: (_, r) => !!channelOf(r) && !isConversation(channelOf(r)!) },
   sent: { about: 'the file is attached to a sent message (before that only its uploader sees it)', holds: (_, r) => r.kind === 'file' && r.file.message_id !== null },
+  shares_channel: { about: 'the person shares a channel or conversation with the actor', holds: (_, r) => r.kind === 'person' && r.sharesChannel },
   target_not_owner: { about: 'the person acted on is not a workspace owner', holds: (_, r) => r.kind === 'user' && r.role !== 'owner' },
 } satisfies Record<string, Condition>;
 export type ConditionName = keyof typeof CONDITIONS;
@@ -114,6 +117,9 @@ export const RULES = {
   'device.read': { about: "list a person's devices", allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
   'device.revoke': { about: 'revoke a device (its tokens end, its sockets close)', allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
   'device.approve': { about: 'approve a device waiting for approval', allow: [['workspace.guest', 'own'], ['workspace.admin'], ['system.admin']], audit: true },
+  'directory.sync': { about: 'run the directory (LDAP/AD) sync and read its status', allow: [['workspace.admin'], ['system.admin']], audit: true },
+  'org.browse': { about: 'browse the department tree and search people', allow: [['workspace.member']] },
+  'org.person.read': { about: "read a person's org-chart profile", allow: [['workspace.member'], ['workspace.guest', 'own'], ['workspace.guest', 'shares_channel']] },
   'permissions.read': { about: 'read this permission matrix', allow: [['workspace.admin'], ['system.admin']], audit: true },
 } satisfies Record<string, Rule>;
 
@@ -166,6 +172,7 @@ function targetOf(r: Resource): string {
       return r.workspaceId;
     case 'user':
     case 'device':
+    case 'person':
       return r.userId;
     case 'channel':
       return r.channel.id;
@@ -186,5 +193,7 @@ export function assertCan(actor: Actor, action: Action, resource: Resource): voi
   if ('channel' in resource && !can(actor, 'channel.read', resource)) throw refuse('not_found', 'no such channel');
   if ('channel' in resource && resource.channel.archived_at !== null) throw refuse('forbidden', 'the channel is archived');
   if (resource.kind === 'user' && resource.workspaceId !== actor.workspaceId && !actor.systemAdmin) throw refuse('not_found', 'no such user in this workspace');
+  // A guest cannot tell a profile withheld from one that does not exist.
+  if (resource.kind === 'person') throw refuse('not_found', 'no such person');
   throw refuse('forbidden', `not allowed: ${action}`);
 }

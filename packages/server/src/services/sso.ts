@@ -9,6 +9,7 @@ import type { UserRow } from '../store/schema.js';
 import type { AccountService, Origin } from './accounts.js';
 import type { ServiceDeps } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
+import { applyAssertedProfile } from './sso-profile.js';
 
 export interface SsoPolicy {
   provisionUsers: boolean;
@@ -48,7 +49,7 @@ export class SsoService {
         const user = await this.accountFor(tx, workspaceId, assertion, mapped, now);
         userId = user.id;
         if (user.deactivated_at !== null) throw new SamlRefusal('deactivated', 'this account is deactivated');
-        const publish = await this.bringUpToDate(tx, workspaceId, user, mapped);
+        const publish = await this.bringUpToDate(tx, workspaceId, user, mapped, now);
         const identity = {
           issuer: assertion.issuer,
           nameId: assertion.nameId,
@@ -157,8 +158,11 @@ export class SsoService {
     return row;
   }
 
-  /** Name, email and (when the IdP manages roles) role follow the assertion; an owner's role is never changed by it. */
-  private async bringUpToDate(tx: Store, workspaceId: string, user: UserRow, mapped: MappedAttributes) {
+  /**
+   * Name, email, department, title and (when the IdP manages roles) role follow the assertion; an
+   * owner's role is never changed by it.
+   */
+  private async bringUpToDate(tx: Store, workspaceId: string, user: UserRow, mapped: MappedAttributes, now: number) {
     const changed: string[] = [];
     if (user.email !== mapped.email) {
       const holder = await tx.users.byEmail(mapped.email);
@@ -166,8 +170,9 @@ export class SsoService {
       changed.push('email');
     }
     if (user.display_name !== mapped.displayName) changed.push('displayName');
+    if (changed.length > 0) await tx.sso.updateUserProfile(user.id, { email: mapped.email, displayName: mapped.displayName });
+    changed.push(...(await applyAssertedProfile(tx, this.accounts, { workspaceId, userId: user.id, department: mapped.department, title: mapped.title, now })));
     if (changed.length > 0) {
-      await tx.sso.updateUserProfile(user.id, { email: mapped.email, displayName: mapped.displayName });
       await this.accounts.audit(tx, { workspaceId, actorId: null, action: 'sso.user_updated', target: user.id, details: { changed } });
     }
     const current = await tx.users.workspaceRole(workspaceId, user.id);

@@ -258,6 +258,70 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '004_directory': {
+      async up(db: Kysely<any>) {
+        // Profile and organisation data. Filled by directory sync (LDAP) and, later, SSO; kept apart
+        // from `users` so sign-in rows stay small and the sources own their columns.
+        await db.schema
+          .createTable('user_profiles')
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id'))
+          .addColumn('title', 'text')
+          .addColumn('phone', 'text')
+          .addColumn('employee_number', 'text')
+          .addColumn('department_id', 'text')
+          .addColumn('manager_id', 'text')
+          .addColumn('source', 'text')
+          .addColumn('external_id', 'text')
+          .addColumn('external_dn', 'text')
+          .addColumn('login_name', 'text')
+          .addColumn('source_deactivated_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('user_profiles_external').on('user_profiles').columns(['source', 'external_id']).unique().execute();
+        await db.schema.createIndex('user_profiles_login').on('user_profiles').column('login_name').execute();
+        await db.schema.createIndex('user_profiles_department').on('user_profiles').column('department_id').execute();
+        await db.schema.createIndex('user_profiles_manager').on('user_profiles').column('manager_id').execute();
+        await db.schema
+          .createTable('departments')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+          .addColumn('parent_id', 'text')
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('source', 'text')
+          .addColumn('external_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('departments_parent').on('departments').columns(['workspace_id', 'parent_id']).execute();
+        await db.schema.createIndex('departments_external').on('departments').columns(['workspace_id', 'source', 'external_id']).unique().execute();
+        await db.schema
+          .createTable('directory_groups')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('external_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('directory_groups_external').on('directory_groups').columns(['workspace_id', 'source', 'external_id']).unique().execute();
+        await db.schema
+          .createTable('directory_group_members')
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('directory_group_members_pk', ['group_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('directory_group_members_user').on('directory_group_members').column('user_id').execute();
+        /** One row per workspace and source: the lease that keeps two nodes from syncing at once, and the last outcome. */
+        await db.schema
+          .createTable('directory_sync')
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('lease_until', 'bigint', (c) => c.notNull())
+          .addColumn('started_at', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addColumn('result', 'text')
+          .addPrimaryKeyConstraint('directory_sync_pk', ['workspace_id', 'source'])
+          .execute();
+      },
+    },
     '005_devices': {
       async up(db: Kysely<any>) {
         await db.schema

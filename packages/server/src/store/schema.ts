@@ -119,6 +119,30 @@ export interface Database {
   recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
   /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
+  /** Profile and organisation data of a person (directory sync, SSO). `source` + `external_id` identify the directory entry. */
+  user_profiles: {
+    user_id: string;
+    title: string | null;
+    phone: string | null;
+    employee_number: string | null;
+    department_id: string | null;
+    manager_id: string | null;
+    /** `ldap` (and later `saml`); null: a local account with a hand-made profile. */
+    source: string | null;
+    /** Stable id of the entry (entryUUID, objectGUID as hex); survives renames and moves. */
+    external_id: string | null;
+    external_dn: string | null;
+    /** Lower-cased sign-in name in the directory (uid, sAMAccountName). */
+    login_name: string | null;
+    /** Set when the source deactivated the account (left or disabled), so only the source brings it back. */
+    source_deactivated_at: number | null;
+    updated_at: number;
+  };
+  /** The department tree of a workspace; `external_id` is the source's id (an OU's DN for LDAP). */
+  departments: { id: string; workspace_id: string; parent_id: string | null; name: string; source: string | null; external_id: string | null; created_at: number };
+  directory_groups: { id: string; workspace_id: string; source: string; external_id: string; name: string };
+  directory_group_members: { group_id: string; user_id: string };
+  directory_sync: { workspace_id: string; source: string; lease_until: number; started_at: number | null; finished_at: number | null; result: string | null };
   /** Who an IdP's NameID is, and the attributes it last asserted (JSON of the mapped values). */
   sso_identities: {
     issuer: string;
@@ -171,6 +195,9 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type ProfileRow = Selectable<Database['user_profiles']>;
+export type DepartmentRow = Selectable<Database['departments']>;
+export type DirectoryGroupRow = Selectable<Database['directory_groups']>;
 export type DeviceRow = Selectable<Database['devices']>;
 export type PasskeyRow = Selectable<Database['passkeys']>;
 export type AuditRow = Selectable<Database['audit_events']>;

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
+import { DirectoryStore } from './directory.js';
 import { DeviceStore } from './devices.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
@@ -29,6 +30,7 @@ export interface Store {
   passkeys: PasskeyStore;
   systemAdmins: SystemAdminStore;
   files: FileStore;
+  directory: DirectoryStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -65,6 +67,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     passkeys: new PasskeyStore(db),
     systemAdmins: new SystemAdminStore(db),
     files: new FileStore(db),
+    directory: new DirectoryStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);
