@@ -208,6 +208,7 @@ export class Connection {
         return;
       }
       case 'pong':
+      case 'close': // a WebSocket says why in its close event
         return;
       default:
         if (this.isReady) this.handlers.frame(frame);

@@ -20,7 +20,12 @@ import { MessageService } from './services/messages.js';
 import { SearchService } from './services/search.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
-import { attachWebSocket } from './transports/websocket.js';
+import type { Session, SessionDeps } from './realtime/session.js';
+import { UserLimits } from './realtime/user-limits.js';
+import { startTcp } from './transports/tcp.js';
+import { loadTls } from './transports/tls.js';
+import { refuseUpgrade, UpgradeRouter } from './transports/upgrade-router.js';
+import { attachWebSocket, WEBSOCKET_PATH } from './transports/websocket.js';
 
 /** The composition root: the only place that picks implementations (store, bus) from config. */
 export interface Core {
@@ -124,6 +129,11 @@ export interface RunningServer {
   core: Core;
   url: string;
   port: number;
+  /** Listeners that are on: raw TCP, MQTT (each TLS when the HTTP server is HTTPS). */
+  tcpPort?: number;
+  mqttPort?: number;
+  /** SHA-256 of the served certificate, when TLS is on. */
+  tlsFingerprint256?: string;
   /** Set on the first run: the workspace was created, with a generated admin password unless one was configured. */
   firstRun?: { password?: string };
   close(): Promise<void>;
@@ -135,8 +145,11 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const boot = await services.accounts.bootstrap(config.workspaceName, config.adminEmail, config.adminPassword);
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
-  let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  const tls = await loadTls(config, core.log);
+  // Every transport's sessions, for the outbound-queue gauge.
+  const sessionSets: Set<Session>[] = [];
   const http = await createHttpServer({
+    ...(tls ? { tls, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds } : {}),
     services,
     files: core.files,
     uploads: { directory: join(config.dataDir, 'uploads'), maxFileBytes: config.maxFileBytes },
@@ -147,11 +160,11 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
     beforeScrape: () => {
       let queued = 0;
-      for (const session of sessions) queued += session.queuedBytes();
+      for (const sessions of sessionSets) for (const session of sessions) queued += session.queuedBytes();
       metrics.outboundQueueBytes.set(queued);
     },
   });
-  const ws = attachWebSocket(http.server, {
+  const sessionDeps: SessionDeps = {
     services,
     hub,
     presence: core.presence,
@@ -166,20 +179,39 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
       heartbeatMs: config.heartbeatMs,
       catchUpEventsPerChannel: config.catchUpEventsPerChannel,
     },
-  });
-  sessions = ws.sessions;
+    users: new UserLimits(config),
+  };
+  const router = new UpgradeRouter(http.server);
+  const closers: (() => Promise<void>)[] = [];
+  if (config.websocketEnabled) {
+    const ws = attachWebSocket(router, sessionDeps);
+    sessionSets.push(ws.sessions);
+    closers.push(() => ws.close());
+  } else {
+    router.route(WEBSOCKET_PATH, (_req, socket) => refuseUpgrade(socket, 403, 'Forbidden'));
+  }
+  let tcpPort: number | undefined;
+  if (config.tcpPort !== undefined) {
+    const tcp = await startTcp({ host: config.host, port: config.tcpPort, tls, idleTimeoutMs: config.idleTimeoutMs }, sessionDeps);
+    tcpPort = tcp.port;
+    sessionSets.push(tcp.sessions);
+    closers.push(() => tcp.close());
+  }
   await http.listen({ host: config.host, port: config.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = config.publicUrl ?? `http://${host}:${port}`;
-  core.log.info({ url, port, store: store.dialect }, 'listening');
+  const url = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
+  core.log.info({ url, port, tcpPort, tls: tls !== undefined, store: store.dialect }, 'listening');
   return {
     core,
     url,
     port,
+    ...(tcpPort !== undefined ? { tcpPort } : {}),
+    ...(tls ? { tlsFingerprint256: tls.fingerprint256 } : {}),
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
-      await ws.close();
+      for (const close of closers) await close();
+      router.close();
       await http.close();
       hub.close();
       await core.close();
