@@ -34,6 +34,12 @@ export interface SotongClientOptions {
   reconnect?: Partial<BackoffOptions>;
   /** Validate every incoming frame and command result against the protocol schemas. */
   debug?: boolean;
+  /** Fall back to HTTP long-polling when the WebSocket cannot be opened (default true). */
+  longPoll?: boolean;
+  /** While long-polling, how often to try the WebSocket again (default 30 s). */
+  upgradeProbeMs?: number;
+  /** Used by long-polling. Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
 }
 
 export type LoginOptions = Omit<SotongClientOptions, 'url' | 'token' | 'user'> & { fetch?: typeof fetch };
@@ -69,14 +75,14 @@ export class SotongClient {
   static async login(httpBase: string, email: string, password: string, options: LoginOptions = {}): Promise<SotongClient> {
     const { fetch: fetchImpl, ...clientOptions } = options;
     const { token, user } = await login(httpBase, email, password, fetchImpl);
-    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+    return new SotongClient({ ...clientOptions, ...(fetchImpl ? { fetch: fetchImpl } : {}), url: webSocketUrl(httpBase), token, user });
   }
 
   /** Finishes a sign-in whose password step asked for a second factor (see `login`). */
   static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const { fetch: fetchImpl, ...clientOptions } = options;
     const { token, user } = await loginWithCode(httpBase, challenge, code, fetchImpl);
-    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+    return new SotongClient({ ...clientOptions, ...(fetchImpl ? { fetch: fetchImpl } : {}), url: webSocketUrl(httpBase), token, user });
   }
 
   constructor(private readonly options: SotongClientOptions) {

@@ -22,6 +22,7 @@ import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import type { Session, SessionDeps } from './realtime/session.js';
 import { UserLimits } from './realtime/user-limits.js';
+import { registerLongPoll } from './transports/long-poll.js';
 import { startTcp } from './transports/tcp.js';
 import { loadTls } from './transports/tls.js';
 import { refuseUpgrade, UpgradeRouter } from './transports/upgrade-router.js';
@@ -190,6 +191,9 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   } else {
     router.route(WEBSOCKET_PATH, (_req, socket) => refuseUpgrade(socket, 403, 'Forbidden'));
   }
+  const longPoll = registerLongPoll(http, sessionDeps, { holdMs: config.longPollHoldMs, idleTimeoutMs: config.idleTimeoutMs });
+  sessionSets.push(longPoll.sessions);
+  closers.push(() => longPoll.close());
   let tcpPort: number | undefined;
   if (config.tcpPort !== undefined) {
     const tcp = await startTcp({ host: config.host, port: config.tcpPort, tls, idleTimeoutMs: config.idleTimeoutMs }, sessionDeps);

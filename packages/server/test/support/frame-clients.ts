@@ -130,3 +130,74 @@ export class TcpClient extends FrameClient {
     this.socket.end();
   }
 }
+
+/** HTTP long-polling: one poll always outstanding; frames sent one per POST, in order. */
+export class LongPollClient extends FrameClient {
+  private next = 0;
+  private sending: Promise<void> = Promise.resolve();
+  private stopped = false;
+  readonly pollStatuses: number[] = [];
+
+  private constructor(
+    readonly base: string,
+    readonly id: string,
+    private readonly fetchImpl: typeof fetch,
+  ) {
+    super();
+    void this.loop();
+  }
+
+  static async open(httpUrl: string, fetchImpl: typeof fetch = fetch): Promise<LongPollClient> {
+    const res = await fetchImpl(`${httpUrl}/lp`, { method: 'POST' });
+    const { id } = (await res.json()) as { id: string };
+    const client = new LongPollClient(httpUrl, id, fetchImpl);
+    await client.waitFor((f) => f.t === 'hello');
+    return client;
+  }
+
+  static async connect(httpUrl: string, token: string, cursors?: Record<string, number>, fetchImpl?: typeof fetch): Promise<LongPollClient> {
+    const client = await LongPollClient.open(httpUrl, fetchImpl);
+    await client.auth(token, cursors);
+    return client;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped && !this.closed) {
+      try {
+        const res = await this.fetchImpl(`${this.base}/lp/${this.id}/poll?from=${this.next}`);
+        this.pollStatuses.push(res.status);
+        if (res.status !== 200) {
+          this.ended(1006, `poll answered ${res.status}`);
+          return;
+        }
+        const body = (await res.json()) as { next: number; frames: ServerFrame[] };
+        this.next = body.next;
+        for (const frame of body.frames) {
+          this.received(frame);
+          if (frame.t === 'close') this.ended(frame.code, frame.reason);
+        }
+      } catch (err) {
+        if (!this.stopped) this.ended(1006, String(err));
+        return;
+      }
+    }
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.sending = this.sending.then(async () => {
+      await this.fetchImpl(`${this.base}/lp/${this.id}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof data === 'string' ? data : new Uint8Array(data) });
+    });
+  }
+
+  /** Stops polling without telling the server (a dropped client). */
+  drop(): void {
+    this.stopped = true;
+    this.ended(1006, 'dropped');
+  }
+
+  close(): void {
+    this.stopped = true;
+    void this.fetchImpl(`${this.base}/lp/${this.id}`, { method: 'DELETE' }).catch(() => {});
+    this.ended(1000, 'closed');
+  }
+}
