@@ -23,6 +23,7 @@ import type { StoreProvider } from './store/store.js';
 import type { Session, SessionDeps } from './realtime/session.js';
 import { UserLimits } from './realtime/user-limits.js';
 import { registerLongPoll } from './transports/long-poll.js';
+import { startMqtt } from './transports/mqtt/server.js';
 import { startTcp } from './transports/tcp.js';
 import { loadTls } from './transports/tls.js';
 import { refuseUpgrade, UpgradeRouter } from './transports/upgrade-router.js';
@@ -201,16 +202,30 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     sessionSets.push(tcp.sessions);
     closers.push(() => tcp.close());
   }
+  const mqtt = await startMqtt(
+    {
+      host: config.host,
+      port: config.mqttPort,
+      tls,
+      router,
+      maxSessionExpirySeconds: config.mqttSessionExpirySeconds,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
+    sessionDeps,
+  );
+  closers.push(() => mqtt.close());
   await http.listen({ host: config.host, port: config.port });
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
-  core.log.info({ url, port, tcpPort, tls: tls !== undefined, store: store.dialect }, 'listening');
+  const mqttPort = mqtt.port;
+  core.log.info({ url, port, tcpPort, mqttPort, tls: tls !== undefined, store: store.dialect }, 'listening');
   return {
     core,
     url,
     port,
     ...(tcpPort !== undefined ? { tcpPort } : {}),
+    ...(mqttPort !== undefined ? { mqttPort } : {}),
     ...(tls ? { tlsFingerprint256: tls.fingerprint256 } : {}),
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {

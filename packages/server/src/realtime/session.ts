@@ -49,7 +49,8 @@ export interface SessionDeps {
 export interface AuthRequest {
   v: number;
   token: string;
-  cursors?: Record<string, number> | undefined;
+  /** Where to resume from; a function is asked once the token has named the user (MQTT keeps cursors per user and client id). */
+  cursors?: Record<string, number> | ((userId: string) => Record<string, number>) | undefined;
 }
 
 /** How the transport answers a sign-in; the answer comes before any backlog event. */
@@ -190,9 +191,10 @@ export class Session implements HubSession {
     // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
     await hub.settled();
 
-    const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
+    const cursors = (typeof frame.cursors === 'function' ? frame.cursors(this.actor.userId) : frame.cursors) ?? {};
+    const { events, truncated } = await services.messages.backlog(this.actor, cursors, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
-    const sent = new Map(Object.entries(frame.cursors ?? {}));
+    const sent = new Map(Object.entries(cursors));
     for (const e of events) sent.set(e.channelId, e.seq);
     const result: AuthResult = {
       user: authenticated.user,
