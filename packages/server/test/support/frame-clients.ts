@@ -1,6 +1,9 @@
+import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
+import mqtt, { type MqttClient } from 'mqtt';
+import WebSocket from 'ws';
 import { FrameReader, lengthPrefix } from '../../src/transports/length-prefixed.js';
 import { CommandError } from './ws-client.js';
 
@@ -13,6 +16,8 @@ export abstract class FrameClient {
 
   abstract sendRaw(data: string | Buffer): void;
   abstract close(): void;
+  /** Goes away without a goodbye, as a lost network would. */
+  abstract drop(): void;
 
   protected received(frame: ServerFrame): void {
     this.frames.push(frame);
@@ -129,6 +134,10 @@ export class TcpClient extends FrameClient {
   close(): void {
     this.socket.end();
   }
+
+  drop(): void {
+    this.socket.destroy();
+  }
 }
 
 /** HTTP long-polling: one poll always outstanding; frames sent one per POST, in order. */
@@ -200,4 +209,99 @@ export class LongPollClient extends FrameClient {
     void this.fetchImpl(`${this.base}/lp/${this.id}`, { method: 'DELETE' }).catch(() => {});
     this.ended(1000, 'closed');
   }
+}
+
+/** The WebSocket transport, with a CA to trust for WSS. */
+export class WsClient extends FrameClient {
+  private constructor(readonly ws: WebSocket) {
+    super();
+    ws.on('message', (data) => this.received(JSON.parse(data.toString()) as ServerFrame));
+    ws.on('close', (code, reason) => this.ended(code, reason.toString()));
+    ws.on('error', () => {});
+  }
+
+  static async connect(url: string, token: string, ca?: Buffer, cursors?: Record<string, number>): Promise<WsClient> {
+    const client = new WsClient(new WebSocket(url, ca ? { ca } : {}));
+    await client.waitFor((f) => f.t === 'hello');
+    await client.auth(token, cursors);
+    return client;
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  drop(): void {
+    this.ws.terminate();
+  }
+}
+
+/**
+ * MQTT seen as a frame transport: every payload the server publishes is a server frame; commands
+ * go to the user's `cmd` topic and come back on `replies`. Cursors live in the server's kept
+ * session (clean start off), so a reconnect with the same client id resumes.
+ */
+export class MqttFrameClient extends FrameClient {
+  private constructor(
+    readonly client: MqttClient,
+    readonly root: string,
+  ) {
+    super();
+    client.on('message', (_topic, payload) => this.received(JSON.parse(payload.toString()) as ServerFrame));
+    client.on('close', () => this.ended(1006, 'mqtt closed'));
+  }
+
+  static async connect(url: string, token: string, user: { id: string; workspaceId: string }, clientId: string, ca?: Buffer): Promise<MqttFrameClient> {
+    const client = mqtt.connect(url, {
+      protocolVersion: 5,
+      clientId,
+      clean: false,
+      properties: { sessionExpiryInterval: 600 },
+      username: 'token',
+      password: token,
+      reconnectPeriod: 0,
+      ...(ca ? { ca, servername: 'localhost' } : {}),
+    });
+    const framed = new MqttFrameClient(client, `sotong/v1/${user.workspaceId}/users/${user.id}`);
+    await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
+    return framed;
+  }
+
+  subscribe(topic: string): Promise<unknown> {
+    return this.client.subscribeAsync(topic, { qos: 1 });
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.client.publish(`${this.root}/cmd`, data, { qos: 1 });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+
+  drop(): void {
+    this.client.end(true);
+  }
+}
+
+/** Enough of fetch for the long-poll client against a server with a self-signed certificate. */
+export function fetchTrusting(ca: Buffer): typeof fetch {
+  return ((url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array } = {}) =>
+    new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method: init.method ?? 'GET', headers: init.headers ?? {}, ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          resolve({ status, ok: status < 400, json: async () => JSON.parse(text) as unknown } as Response);
+        });
+      });
+      req.on('error', reject);
+      req.end(init.body);
+    })) as unknown as typeof fetch;
 }
