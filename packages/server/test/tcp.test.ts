@@ -32,13 +32,15 @@ describe('raw TCP transport (4-byte big-endian length-prefixed JSON frames)', ()
   it('reassembles frames split across reads and splits frames sharing one read', async () => {
     const tcp = await TcpClient.open(server.tcpPort!);
     const auth = Buffer.from(JSON.stringify({ t: 'auth', id: 'a', v: 1, token: alice.token }));
-    const ping = Buffer.from(JSON.stringify({ t: 'cmd', id: 'm', cmd: 'me.get', args: {} }));
-    const bytes = Buffer.concat([lengthPrefix(auth), auth, lengthPrefix(ping), ping]);
-    for (const byte of bytes) {
+    for (const byte of Buffer.concat([lengthPrefix(auth), auth])) {
       tcp.socket.write(Buffer.from([byte]));
       await new Promise((r) => setImmediate(r));
     }
-    assert.equal(((await tcp.result('m')) as { id: string }).id, alice.user.id);
+    await tcp.result('a');
+    const frames = ['m1', 'm2'].map((id) => Buffer.from(JSON.stringify({ t: 'cmd', id, cmd: 'me.get', args: {} })));
+    tcp.socket.write(Buffer.concat(frames.flatMap((f) => [lengthPrefix(f), f])));
+    assert.equal(((await tcp.result('m1')) as { id: string }).id, alice.user.id);
+    assert.equal(((await tcp.result('m2')) as { id: string }).id, alice.user.id);
     tcp.close();
   });
 
