@@ -161,6 +161,27 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
     await client.endAsync();
   });
 
+  it('a QoS 1 subscriber that stops acknowledging past its Receive Maximum is closed as a slow consumer (MQTT 5 0x97)', async () => {
+    const ws = await bob.connect();
+    const channel = await ws.call<ChannelView>('channel.create', { name: 'no-acks', memberIds: [alice.user.id] });
+    const socket = netConnect(server.mqttPort!, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    const packets: { cmd: string; reasonCode?: number; topic?: string }[] = [];
+    parser.on('packet', (p) => packets.push(p as { cmd: string }));
+    socket.on('data', (d: Buffer) => parser.parse(d));
+    const gen = (p: Parameters<typeof mqttPacket.generate>[0]) => mqttPacket.generate(p, { protocolVersion: 5 });
+    socket.write(gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'no-acks', clean: true, keepalive: 60, username: 'token', password: Buffer.from(alice.token), properties: { receiveMaximum: 2 } }));
+    socket.write(gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `sotong/v1/${alice.user.workspaceId}/channels/${channel.id}`, qos: 1 }] }));
+    await until(() => packets.some((p) => p.cmd === 'suback'), 'SUBACK');
+    for (let i = 0; i < 3; i++) await ws.call('message.send', { channelId: channel.id, clientMsgId: `na${i}`, text: `na ${i}` });
+    await until(() => packets.some((p) => p.cmd === 'disconnect'), 'DISCONNECT');
+    assert.equal(packets.filter((p) => p.cmd === 'publish').length, 2, 'no more than Receive Maximum unacknowledged');
+    assert.equal(packets.find((p) => p.cmd === 'disconnect')!.reasonCode, 0x97);
+    socket.destroy();
+    ws.close();
+  });
+
   it('keep-alive: a client silent for 1.5 × its keep-alive is disconnected', async () => {
     const socket = netConnect(server.mqttPort!, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));

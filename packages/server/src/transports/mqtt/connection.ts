@@ -60,6 +60,8 @@ export class MqttConnection {
   /** QoS 1 PUBLISHes awaiting PUBACK: the cursor of a channel stays below the oldest of them. */
   private readonly inflight = new Map<number, { channelId: string; seq: number }>();
   private nextPacketId = 0;
+  /** QoS 1 PUBLISHes the client takes unacknowledged (its MQTT 5 Receive Maximum; at most 65,535 packet ids). */
+  private receiveMaximum = 0xffff;
   private corked = false;
 
   constructor(
@@ -164,6 +166,7 @@ export class MqttConnection {
       this.clientId = assigned = `sotong-${randomBytes(9).toString('base64url')}`;
     }
     if (packet.keepalive && packet.keepalive > 0) this.keepAliveMs = packet.keepalive * 1500;
+    if (version === 5 && packet.properties?.receiveMaximum) this.receiveMaximum = Math.min(packet.properties.receiveMaximum, 0xffff);
     this.keepAfterMs =
       version === 4 ? (clean ? 0 : this.expiryMs(0xffffffff)) : this.expiryMs(packet.properties?.sessionExpiryInterval ?? 0);
     const token = packet.password?.toString('utf8') ?? '';
@@ -345,8 +348,13 @@ export class MqttConnection {
     const qos = this.channels.get(channelId);
     if (qos === undefined) return;
     const topic = channelTopic(session.workspaceId, channelId);
+    if (qos === 0) {
+      this.delivered.set(channelId, seq);
+      return this.writeBytes(qos0Publish(routed, frame, topic, this.version));
+    }
+    // Nothing is queued here: a client this far behind is a slow consumer, and resumes from its cursors.
+    if (this.inflight.size >= this.receiveMaximum) return session.close(CLOSE_CODES.slowConsumer, 'slow_consumer');
     this.delivered.set(channelId, seq);
-    if (qos === 0) return this.writeBytes(qos0Publish(routed, frame, topic, this.version));
     const messageId = this.packetId();
     this.inflight.set(messageId, { channelId, seq });
     this.write({ cmd: 'publish', topic, payload: frame, qos: 1, messageId, dup: false, retain: false });
