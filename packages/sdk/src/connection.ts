@@ -313,8 +313,9 @@ export class Connection {
   private startUpgradeProbe(current: WebSocketLike): void {
     const WebSocketImpl = this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
     if (!WebSocketImpl) return;
+    let probe: WebSocketLike | undefined;
     this.probeTimer = setInterval(() => {
-      let probe: WebSocketLike;
+      probe?.close(); // one probe at a time: a hung one makes way for the next
       try {
         probe = new WebSocketImpl(this.options.url);
       } catch {
@@ -322,8 +323,9 @@ export class Connection {
       }
       probe.onerror = () => {};
       probe.onclose = () => {};
-      probe.onmessage = () => {
-        probe.close(CLOSE_CODES.normal, 'probe');
+      const opened = probe;
+      opened.onmessage = () => {
+        opened.close(CLOSE_CODES.normal, 'probe');
         if (this.socket !== current) return;
         this.socket = null;
         current.close(CLOSE_CODES.normal, 'moving to WebSocket');

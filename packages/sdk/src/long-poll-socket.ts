@@ -37,7 +37,9 @@ export class LongPollSocket implements WebSocketLike {
   }
 
   send(data: string): void {
-    if (this.readyState !== 1) throw new Error('long-poll connection is not open');
+    // As a WebSocket does: an error while connecting, nothing once closed.
+    if (this.readyState === 0) throw new Error('long-poll connection is not open yet');
+    if (this.readyState !== 1) return;
     const id = this.id;
     this.sending = this.sending
       .then(() => this.fetchImpl(`${this.base}/${id}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: data, signal: this.abort.signal }))
