@@ -180,7 +180,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
     if (started.mqttPort !== undefined) server.mqttPort = started.mqttPort;
     if (secure) {
       const { X509Certificate } = await import('node:crypto');
-      const ca = readFileSync(join(dataDir, 'tls', 'self-signed-cert.pem'));
+      const ca = readFileSync(options.env?.SOTONG_TLS_CERT ?? join(dataDir, 'tls', 'self-signed-cert.pem'));
       server.tls = { ca, fingerprint256: new X509Certificate(ca).fingerprint256 };
     }
   }

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
@@ -83,5 +87,25 @@ describe('TLS on every listener (development self-signed certificate)', () => {
     assert.ok(frames.some((f) => f.t === 'result' && f.id === 'a1'));
     ws.close();
     tcp.close();
+  });
+});
+
+describe('TLS from a configured certificate and key', () => {
+  let server: SpawnedServer;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sotong-cert-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    server = await spawnServer({ env: { SOTONG_TLS_CERT: cert, SOTONG_TLS_KEY: key, SOTONG_HSTS_MAX_AGE_SECONDS: '600' } });
+  });
+  after(() => server?.stop());
+
+  it('serves that certificate, with the configured HSTS max-age', async () => {
+    assert.equal(await handshake(server.port, { ca: server.tls!.ca }), 'TLSv1.3');
+    const res = await get(`${server.httpUrl}/healthz`, server.tls!.ca);
+    assert.equal(res.headers['strict-transport-security'], 'max-age=600; includeSubDomains');
+    assert.ok(!server.output().includes('SELF-SIGNED'), 'no development warning for a configured certificate');
   });
 });
