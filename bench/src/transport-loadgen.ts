@@ -4,6 +4,7 @@
  * Takes one job over IPC, answers one report, exits.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { TestDevice } from '@sotong/server/testing';
 import WebSocket from 'ws';
 import { type Identity, type LatencySummary, readCpuSec, round, Samples, sleep } from './common.js';
 
@@ -14,9 +15,9 @@ export interface MqttFanoutJob {
   topic: string;
   /** Where the publisher publishes (Sotong: the channel's send topic; a broker: `topic`). */
   publishTopic: string;
-  /** username/password per subscriber (Sotong: a token each; a broker: none). */
-  subscribers: { username?: string; password?: string }[];
-  publisher: { username?: string; password?: string };
+  /** Per subscriber (Sotong: a token and its device, which signs the CONNECT; a broker: none). */
+  subscribers: MqttLogin[];
+  publisher: MqttLogin;
   window: number;
   warmupSec: number;
   windowSec: number;
@@ -51,7 +52,15 @@ export interface TransportReport {
 
 const MARKER = /"text":"m(\d+)-(\d+)"/;
 
-async function connectMqtt(url: string, auth: { username?: string; password?: string }): Promise<MqttClient> {
+export interface MqttLogin {
+  token?: string;
+  /** The token's device key (`TestDevice.export()`). */
+  device?: string;
+}
+
+/** MQTT 3.1.1: the password is the token, the username the device's proof over this CONNECT. */
+async function connectMqtt(url: string, login: MqttLogin): Promise<MqttClient> {
+  const auth = login.token && login.device ? { username: TestDevice.import(login.device).mqttConnectProof(login.token), password: login.token } : {};
   const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: 0, keepalive: 60, ...auth });
   await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
   return client;
@@ -141,7 +150,11 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     job.members.map(async (member) => {
       const opened = (await (await fetch(`${job.httpUrl}/lp`, { method: 'POST' })).json()) as { id: string };
       const base = `${job.httpUrl}/lp/${opened.id}`;
-      await fetch(`${base}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: 'auth', id: 'a', v: 1, token: member.token }) });
+      // The first frame is the hello with the challenge the device signs.
+      const first = (await (await fetch(`${base}/poll?from=0`)).json()) as { frames: { t: string; challenge?: string }[] };
+      const challenge = first.frames.find((f) => f.t === 'hello')?.challenge;
+      const proof = member.device && challenge ? TestDevice.import(member.device).challengeProof(member.token, challenge, 'long-poll') : undefined;
+      await fetch(`${base}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: 'auth', id: 'a', v: 1, token: member.token, ...(proof ? { proof } : {}) }) });
       return base;
     }),
   );
@@ -164,8 +177,10 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     }
   });
   const ws = new WebSocket(job.wsUrl);
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  ws.send(JSON.stringify({ t: 'auth', id: 'a', v: 1, token: job.members[0]!.token }));
+  const hello = await new Promise<{ challenge?: string }>((resolve, reject) => ws.once('message', (d) => resolve(JSON.parse(d.toString()) as { challenge?: string })).once('error', reject));
+  const sender = job.members[0]!;
+  const proof = sender.device && hello.challenge ? TestDevice.import(sender.device).challengeProof(sender.token, hello.challenge) : undefined;
+  ws.send(JSON.stringify({ t: 'auth', id: 'a', v: 1, token: sender.token, ...(proof ? { proof } : {}) }));
   await sleep(300);
   let sent = 0;
   let measuredSent = 0;

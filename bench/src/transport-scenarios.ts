@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TestDevice } from '@sotong/server/testing';
 import { log, median, pidsByName, round, sleep } from './common.js';
 import { createChannel, probeTcp, startSotongTarget, type Target } from './targets.js';
 import type { TransportJob, TransportReport } from './transport-loadgen.js';
@@ -70,15 +71,15 @@ export async function runTransportScenarios(cfg: TransportConfig, scenarios: Set
     if (scenarios.has('mqtt')) {
       const users = await target.users(cfg.fanoutMembers, `mq${randomBytes(3).toString('hex')}`);
       const channelId = await createChannel(target.wsUrl, users[0]!, users, `bench-mqtt-${Date.now()}`);
-      const me = (await (await fetch(`${target.httpUrl}/api/v1/me`, { headers: { authorization: `Bearer ${users[0]!.token}` } })).json()) as { workspaceId: string };
+      const me = (await (await fetch(`${target.httpUrl}/api/v1/me`, { headers: TestDevice.import(users[0]!.device!).requestHeaders(users[0]!.token, 'GET', '/api/v1/me') })).json()) as { workspaceId: string };
       const topic = `sotong/v1/${me.workspaceId}/channels/${channelId}`;
       const sotongJob: TransportJob = {
         kind: 'mqtt-fanout',
         url: `mqtt://127.0.0.1:${target.mqttPort}`,
         topic,
         publishTopic: `${topic}/send`,
-        subscribers: users.map((u) => ({ username: 'token', password: u.token })),
-        publisher: { username: 'token', password: users[0]!.token },
+        subscribers: users.map((u) => ({ token: u.token, ...(u.device ? { device: u.device } : {}) })),
+        publisher: { token: users[0]!.token, ...(users[0]!.device ? { device: users[0]!.device } : {}) },
         window: cfg.fanoutWindow,
         serverPid: target.pid,
         ...timing,

@@ -28,9 +28,14 @@ export class LongPollSocket implements WebSocketLike {
   private readonly base: string;
   private readonly abort = new AbortController();
 
+  /**
+   * `sign`: the REST device-proof headers for a request (the server asks for them on every request
+   * once the connection has signed in; before that they are not checked).
+   */
   constructor(
     url: string,
     private readonly fetchImpl: typeof fetch = globalThis.fetch.bind(globalThis),
+    private readonly sign?: (method: string, url: string) => Promise<Record<string, string>>,
   ) {
     this.base = `${longPollBase(url)}/lp`;
     void this.run();
@@ -42,7 +47,10 @@ export class LongPollSocket implements WebSocketLike {
     if (this.readyState !== 1) return;
     const id = this.id;
     this.sending = this.sending
-      .then(() => this.fetchImpl(`${this.base}/${id}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: data, signal: this.abort.signal }))
+      .then(async () => {
+        const url = `${this.base}/${id}/send`;
+        return this.fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await this.headers('POST', url)) }, body: data, signal: this.abort.signal });
+      })
       .then((res) => {
         if (!res.ok) this.end(1006, `send answered ${res.status}`);
       })
@@ -51,7 +59,12 @@ export class LongPollSocket implements WebSocketLike {
 
   close(code = 1000, reason = ''): void {
     if (this.readyState === 3) return;
-    if (this.id) void this.fetchImpl(`${this.base}/${this.id}`, { method: 'DELETE' }).catch(() => {});
+    if (this.id) {
+      const url = `${this.base}/${this.id}`;
+      void this.headers('DELETE', url)
+        .then((headers) => this.fetchImpl(url, { method: 'DELETE', headers }))
+        .catch(() => {});
+    }
     this.end(code, reason);
   }
 
@@ -64,7 +77,8 @@ export class LongPollSocket implements WebSocketLike {
       this.readyState = 1;
       this.onopen?.({});
       while (this.readyState === 1) {
-        const res = await this.fetchImpl(`${this.base}/${this.id}/poll?from=${this.next}`, { signal: this.abort.signal });
+        const url = `${this.base}/${this.id}/poll?from=${this.next}`;
+        const res = await this.fetchImpl(url, { headers: await this.headers('GET', url), signal: this.abort.signal });
         if (!res.ok) return this.end(1006, `poll answered ${res.status}`);
         const answer = (await res.json()) as PollAnswer;
         this.next = answer.next;
@@ -78,6 +92,10 @@ export class LongPollSocket implements WebSocketLike {
     } catch (error) {
       this.end(1006, `long-poll failed: ${String(error)}`);
     }
+  }
+
+  private headers(method: string, url: string): Promise<Record<string, string>> {
+    return this.sign ? this.sign(method, url) : Promise.resolve({});
   }
 
   private end(code: number, reason: string): void {

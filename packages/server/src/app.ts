@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -13,11 +14,18 @@ import { AccountService } from './services/accounts.js';
 import { ChannelService } from './services/channels.js';
 import { CommitQueue } from './services/commit-queue.js';
 import { PreviewWorker } from './services/file-previews.js';
+import { FileLinkSigner } from './services/file-links.js';
 import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
+import { SsoService } from './services/sso.js';
+import { SamlServiceProvider } from './sso/saml-sp.js';
+import { PasskeyService } from './services/passkeys.js';
+import { Sweeper } from './services/sweeper.js';
+import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import type { Session, SessionDeps } from './realtime/session.js';
@@ -39,6 +47,7 @@ export interface Core {
   presence: PresenceTracker;
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   close(): Promise<void>;
 }
 
@@ -63,7 +72,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     limits: {
       maxMessageChars: config.maxMessageChars,
       scryptCost: config.scryptCost,
-      sessionTtlHours: config.sessionTtlHours,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      deviceCredentialTtlDays: config.deviceCredentialTtlDays,
+      deviceProofMaxSkewSeconds: config.deviceProofMaxSkewSeconds,
       passwordMinLength: config.passwordMinLength,
       loginMaxFailures: config.loginMaxFailures,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
@@ -73,20 +84,29 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     now: Date.now,
   };
   const channels = new ChannelService(deps);
+  const indexer = new SearchIndexer(deps, config.searchIndexIntervalMs, log);
+  indexer.start();
+  const accounts = new AccountService(deps);
+  const passkeys = new PasskeyService(deps, accounts, {
+    id: config.webauthnRpId ?? (config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost'),
+    name: config.workspaceName,
+    origins: config.webauthnOrigins.length > 0 ? [...config.webauthnOrigins] : config.publicUrl ? [new URL(config.publicUrl).origin] : [],
+  });
   const services: Services = {
     deps,
-    accounts: new AccountService(deps),
+    accounts,
     channels,
     messages: new MessageService(deps),
-    search: new SearchService(deps, channels),
+    search: new SearchService(deps, channels, indexer),
   };
-  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config, log);
   const files = new FileService(deps, blobs, {
     maxFileBytes: config.maxFileBytes,
     quotaUserBytes: config.fileQuotaUserBytes,
     quotaWorkspaceBytes: config.fileQuotaWorkspaceBytes,
     types: { allowed: config.fileAllowedTypes, blocked: config.fileBlockedTypes },
-  });
+    unsentTtlMs: config.unsentFileTtlMs,
+  }, new FileLinkSigner(config.fileLinkKey ? Buffer.from(config.fileLinkKey, 'utf8') : randomBytes(32), config.fileLinkTtlMs));
   const tools = await detectPreviewTools();
   log.info({ previewTools: tools }, tools.pdftoppm && tools.ffmpeg ? 'all preview tools found' : 'some preview tools missing (see docs/files.md)');
   const previews = new PreviewWorker(deps, blobs, tools, log);
@@ -100,8 +120,11 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     presence,
     services,
     files,
+    passkeys,
     async close() {
       await previews.idle();
+      await indexer.close();
+      blobs.close?.();
       presence.close();
       await bus.close();
       await store.close();
@@ -150,16 +173,30 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const tls = await loadTls(config, core.log);
   // Every transport's sessions, for the outbound-queue gauge.
   const sessionSets: Set<Session>[] = [];
+  // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
+  let url = config.publicUrl ?? '';
+  const saml = config.saml && samlDeps(core, config.saml, () => url);
+  const uploads = openUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs);
+  const sweeper = new Sweeper(
+    config.fileSweepMs,
+    [
+      { name: 'files', run: () => core.files.sweep() },
+      { name: 'uploads', run: async () => ({ expiredUploads: await uploads.deleteExpired() }) },
+    ],
+    core.log,
+  );
   const http = await createHttpServer({
     ...(tls ? { tls, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds } : {}),
     services,
     files: core.files,
-    uploads: { directory: join(config.dataDir, 'uploads'), maxFileBytes: config.maxFileBytes },
+    passkeys: core.passkeys,
+    uploads: { datastore: uploads, maxFileBytes: config.maxFileBytes },
     store,
     metrics,
     log: core.log,
     // A REST body carries at most one message's worth of arguments.
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
+    ...(saml ? { saml } : {}),
     beforeScrape: () => {
       let queued = 0;
       for (const sessions of sessionSets) for (const session of sessions) queued += session.queuedBytes();
@@ -215,9 +252,12 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   );
   closers.push(() => mqtt.close());
   await http.listen({ host: config.host, port: config.port });
+  sweeper.start();
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
+  url = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
+  // Without PUBLIC_URL or SOTONG_WEBAUTHN_ORIGINS, passkeys work from this server's own address on localhost (a secure context).
+  if (core.passkeys.rp.origins.length === 0) core.passkeys.rp.origins.push(`${tls ? 'https' : 'http'}://localhost:${port}`, new URL(url).origin);
   const mqttPort = mqtt.port;
   core.log.info({ url, port, tcpPort, mqttPort, tls: tls !== undefined, store: store.dialect }, 'listening');
   return {
@@ -229,6 +269,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     ...(tls ? { tlsFingerprint256: tls.fingerprint256 } : {}),
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
+      await sweeper.stop();
       for (const close of closers) await close();
       router.close();
       await http.close();
@@ -236,4 +277,10 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
       await core.close();
     },
   };
+}
+
+function samlDeps(core: Core, settings: NonNullable<Config['saml']>, baseUrl: () => string) {
+  const sso = new SsoService(core.services.deps, core.services.accounts, settings);
+  const sp = new SamlServiceProvider(settings, baseUrl, sso.memory, core.services.deps.now);
+  return { sp, sso, settings, baseUrl };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ChannelView, Message } from '@sotong/protocol';
+import type { AuditEvent, ChannelView, Message } from '@sotong/protocol';
+import mqtt from 'mqtt';
 import { FrameClient, LongPollClient, MqttFrameClient, TcpClient, WsClient, fetchTrusting } from './support/frame-clients.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { CommandError } from './support/ws-client.js';
@@ -26,6 +27,33 @@ async function open(server: SpawnedServer, transport: Transport, who: Person, cl
       return client;
     }
   }
+}
+
+/** Signs in with the token alone (no device proof); resolves with the refusal and how the connection ended. */
+async function refusedWithoutProof(server: SpawnedServer, transport: Transport, who: Person): Promise<{ code: string; reason?: unknown; closed: number }> {
+  const ca = server.tls?.ca;
+  if (transport === 'mqtt') {
+    const error = await mqtt
+      .connectAsync(`${ca ? 'mqtts' : 'mqtt'}://127.0.0.1:${server.mqttPort}`, { protocolVersion: 5, username: 'token', password: who.token, reconnectPeriod: 0, ...(ca ? { ca, servername: 'localhost' } : {}) })
+      .then(
+        () => assert.fail('an MQTT CONNECT without a device proof must be refused'),
+        (e: { code?: number }) => e,
+      );
+    return { code: error.code === 0x86 ? 'unauthenticated' : `mqtt ${error.code}`, closed: 0x86 };
+  }
+  const client =
+    transport === 'websocket'
+      ? await WsClient.open(server.wsUrl, ca)
+      : transport === 'tcp'
+        ? await TcpClient.open(server.tcpPort!, ca)
+        : await LongPollClient.open(server.httpUrl, ca ? fetchTrusting(ca) : fetch);
+  const error = await client.auth(who.token, undefined, false).then(
+    () => assert.fail('a token without a device proof must be refused'),
+    (e: CommandError) => e,
+  );
+  const closed = (await client.waitForClose()).code;
+  client.close();
+  return { code: error.code, reason: (error.details as { reason?: unknown } | undefined)?.reason, closed };
 }
 
 const posted = (c: FrameClient, channelId: string) => c.events(channelId).filter((e) => e.type === 'message.posted');
@@ -88,5 +116,16 @@ for (const secure of [false, true]) {
         a.close();
       });
     }
+
+    it(`a token without its device proof is refused on every transport, typed and audited${secure ? ' (TLS)' : ''}`, async () => {
+      const eve = await person(server, 'Eve');
+      for (const transport of ['websocket', 'long-poll', 'tcp'] as const) {
+        assert.deepEqual(await refusedWithoutProof(server, transport, eve), { code: 'unauthenticated', reason: 'proof_missing', closed: 4001 }, transport);
+      }
+      assert.equal((await refusedWithoutProof(server, 'mqtt', eve)).code, 'unauthenticated', 'mqtt: CONNACK 0x86');
+      const { events } = await server.request<{ events: AuditEvent[] }>('GET', '/api/v1/admin/audit?limit=500', undefined, await server.adminToken());
+      const seen = events.filter((e) => e.action === 'device.proof_refused' && e.actorId === eve.user.id).map((e) => `${String(e.details.transport)}:${String(e.details.reason)}`);
+      assert.deepEqual(seen.sort(), ['long-poll:proof_missing', 'mqtt:proof_missing', 'tcp:proof_missing', 'websocket:proof_missing']);
+    });
   });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, Message } from '@sotong/protocol';
 import { LongPollClient } from './support/frame-clients.js';
-import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
+import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
 describe('HTTP long-polling transport', () => {
   let server: SpawnedServer;
@@ -35,7 +35,8 @@ describe('HTTP long-polling transport', () => {
   it('an empty poll is held for the configured time and then answered with no frames', async () => {
     const lp = await LongPollClient.connect(server.httpUrl, alice.token);
     await new Promise((r) => setTimeout(r, 100));
-    const res = await fetch(`${server.httpUrl}/lp/${lp.id}/poll?from=1000000&wait=500`);
+    const path = `/lp/${lp.id}/poll?from=1000000&wait=500`;
+    const res = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(alice.token, 'GET', path) });
     const started = Date.now();
     const body = (await res.json()) as { frames: unknown[] };
     assert.deepEqual(body.frames, []);
@@ -56,6 +57,20 @@ describe('HTTP long-polling transport', () => {
     await fetch(`${server.httpUrl}/lp/${id}`, { method: 'DELETE' });
   });
 
+  it('once signed in, every request must carry the signed-in device\'s proof, as REST requests do', async () => {
+    const lp = await LongPollClient.connect(server.httpUrl, alice.token);
+    const path = `/lp/${lp.id}/poll?from=0&wait=0`;
+    const tokenOnly = await fetch(`${server.httpUrl}${path}`, { headers: { authorization: `Bearer ${alice.token}` } });
+    assert.equal(tokenOnly.status, 401);
+    assert.deepEqual(((await tokenOnly.json()) as { details?: unknown }).details, { reason: 'proof_missing' });
+    const otherDevice = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(bob.token, 'GET', path) });
+    assert.equal(otherDevice.status, 403);
+    assert.equal(((await otherDevice.json()) as { code: string }).code, 'forbidden');
+    const signed = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(alice.token, 'GET', path) });
+    assert.equal(signed.status, 200);
+    lp.close();
+  });
+
   it('malformed frames and unknown connections get typed errors', async () => {
     const lp = await LongPollClient.connect(server.httpUrl, alice.token);
     lp.sendRaw('{"t":"cmd"');
@@ -70,7 +85,8 @@ describe('HTTP long-polling transport', () => {
     const lp = await LongPollClient.connect(server.httpUrl, alice.token);
     lp.drop();
     await new Promise((r) => setTimeout(r, 3500));
-    const res = await fetch(`${server.httpUrl}/lp/${lp.id}/poll?from=0&wait=0`);
+    const path = `/lp/${lp.id}/poll?from=0&wait=0`;
+    const res = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(alice.token, 'GET', path) });
     const body = (await res.json()) as { frames: { t: string; code?: number; reason?: string }[] };
     assert.deepEqual(body.frames.at(-1), { t: 'close', code: 4011, reason: 'idle_timeout' });
   });

@@ -4,6 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import type { ChannelView, Message, ServerFrame } from '@sotong/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
+import { DEVICE_PROOF_TAG } from '@sotong/protocol';
+import { deviceOf } from '../src/testing.js';
+import { signMqttChallenges } from './support/frame-clients.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
 const until = async (check: () => boolean, what: string, timeoutMs = 5000) => {
@@ -35,13 +38,15 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
   });
 
   async function open(who: Person, version: 4 | 5, extra: mqtt.IClientOptions = {}): Promise<{ client: MqttClient; received: Received[] }> {
+    // MQTT 5 proves the device by enhanced authentication; 3.1.1 signs its CONNECT in the username.
     const client = mqtt.connect(`mqtt://127.0.0.1:${server.mqttPort}`, {
       protocolVersion: version,
-      username: 'token',
-      password: who.token,
+      ...(version === 4 ? { username: deviceOf(who.token)!.mqttConnectProof(who.token), password: who.token } : {}),
       reconnectPeriod: 0,
       ...extra,
+      ...(version === 5 ? { properties: { ...extra.properties, authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(who.token) } } : {}),
     });
+    if (version === 5) signMqttChallenges(client, who.token);
     clients.push(client);
     // Listen before CONNACK: a resumed session's backlog follows it at once.
     const received: Received[] = [];
@@ -149,9 +154,79 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
     });
   }
 
+  describe('device proof at CONNECT', () => {
+    interface Connack {
+      cmd: string;
+      returnCode?: number;
+      reasonCode?: number;
+      properties?: { reasonString?: string };
+    }
+    /** A raw CONNECT (and, for a challenge, the AUTH `answer` makes); resolves with the CONNACK. */
+    async function connack(version: 4 | 5, fields: Record<string, unknown>, answer?: (nonce: string) => string): Promise<Connack> {
+      const socket = netConnect(server.mqttPort!, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      const parser = mqttPacket.parser({ protocolVersion: version });
+      const gen = (p: object) => mqttPacket.generate(p as Parameters<typeof mqttPacket.generate>[0], { protocolVersion: version });
+      const done = new Promise<Connack>((resolve, reject) => {
+        parser.on('packet', (p) => {
+          const packet = p as Connack & { properties?: { authenticationData?: Buffer } };
+          if (packet.cmd === 'auth' && answer) {
+            const signature = answer(packet.properties!.authenticationData!.toString('utf8'));
+            socket.write(gen({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(signature) } }));
+          } else if (packet.cmd === 'connack') resolve(packet);
+        });
+        socket.once('close', () => reject(new Error('closed without CONNACK')));
+      });
+      socket.on('data', (d: Buffer) => parser.parse(d));
+      socket.write(gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: '', clean: true, keepalive: 60, ...fields }));
+      try {
+        return await done;
+      } finally {
+        socket.destroy();
+      }
+    }
+
+    it('a token without a proof, a replayed or forged proof and an unknown method are refused, typed and audited', async () => {
+      const carol = await person(server, 'Carol');
+      const token = Buffer.from(carol.token);
+      const device = deviceOf(carol.token)!;
+      // 3.1.1: the token alone, then a proof used twice.
+      assert.equal((await connack(4, { username: 'token', password: token })).returnCode, 4);
+      const proof = device.mqttConnectProof(carol.token);
+      assert.equal((await connack(4, { username: proof, password: token })).returnCode, 0);
+      assert.equal((await connack(4, { username: proof, password: token })).returnCode, 4, 'a replayed CONNECT proof');
+      // 5: no method and no proof; a challenge signed for another nonce; a method we do not speak.
+      const bare = await connack(5, { username: 'token', password: token });
+      assert.equal(bare.reasonCode, 0x86);
+      assert.match(bare.properties!.reasonString!, /^unauthenticated \(proof_missing\)/);
+      const forged = await connack(5, { properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: token } }, () => device.challengeProof(carol.token, 'not-the-nonce', 'mqtt'));
+      assert.equal(forged.reasonCode, 0x86);
+      assert.match(forged.properties!.reasonString!, /^unauthenticated \(proof_invalid\)/);
+      const other = await connack(5, { properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: token } });
+      assert.equal(other.reasonCode, 0x8c);
+      const signed = await connack(5, { properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: token } }, (nonce) => device.challengeProof(carol.token, nonce, 'mqtt'));
+      assert.equal(signed.reasonCode, 0, 'the same exchange with the right signature connects');
+
+      const { events } = await server.request<{ events: { action: string; actorId: string; details: { reason: string; transport: string } }[] }>(
+        'GET',
+        '/api/v1/admin/audit?limit=500',
+        undefined,
+        await server.adminToken(),
+      );
+      const seen = events.filter((e) => e.action === 'device.proof_refused' && e.actorId === carol.user.id).map((e) => `${e.details.transport}:${e.details.reason}`);
+      for (const expected of ['mqtt:proof_missing', 'mqtt:proof_replayed', 'mqtt:proof_invalid']) assert.ok(seen.includes(expected), `audited ${expected} (got ${seen.join(', ')})`);
+    });
+  });
+
   it('MQTT over WebSocket at /mqtt works like the TCP listener', async () => {
-    const client = await mqtt.connectAsync(`${server.httpUrl.replace('http', 'ws')}/mqtt`, { protocolVersion: 5, username: 'token', password: alice.token, reconnectPeriod: 0 });
+    const client = mqtt.connect(`${server.httpUrl.replace('http', 'ws')}/mqtt`, {
+      protocolVersion: 5,
+      properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(alice.token) },
+      reconnectPeriod: 0,
+    });
+    signMqttChallenges(client, alice.token);
     clients.push(client);
+    await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
     const granted = await client.subscribeAsync(`sotong/v1/${alice.user.workspaceId}/users/${alice.user.id}/replies`, { qos: 1 });
     assert.equal(granted[0]!.qos, 1);
     const replies: ServerFrame[] = [];
@@ -171,7 +246,7 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
     parser.on('packet', (p) => packets.push(p as { cmd: string }));
     socket.on('data', (d: Buffer) => parser.parse(d));
     const gen = (p: Parameters<typeof mqttPacket.generate>[0]) => mqttPacket.generate(p, { protocolVersion: 5 });
-    socket.write(gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'no-acks', clean: true, keepalive: 60, username: 'token', password: Buffer.from(alice.token), properties: { receiveMaximum: 2 } }));
+    socket.write(gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'no-acks', clean: true, keepalive: 60, username: deviceOf(alice.token)!.mqttConnectProof(alice.token), password: Buffer.from(alice.token), properties: { receiveMaximum: 2 } }));
     socket.write(gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `sotong/v1/${alice.user.workspaceId}/channels/${channel.id}`, qos: 1 }] }));
     await until(() => packets.some((p) => p.cmd === 'suback'), 'SUBACK');
     for (let i = 0; i < 3; i++) await ws.call('message.send', { channelId: channel.id, clientMsgId: `na${i}`, text: `na ${i}` });
@@ -186,7 +261,7 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
     const socket = netConnect(server.mqttPort!, '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
     socket.resume();
-    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'quiet', clean: true, keepalive: 1, username: 'token', password: Buffer.from(alice.token) }));
+    socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'quiet', clean: true, keepalive: 1, username: deviceOf(alice.token)!.mqttConnectProof(alice.token), password: Buffer.from(alice.token) }));
     const started = Date.now();
     await new Promise((r) => socket.once('close', r));
     const elapsed = Date.now() - started;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ChannelView, Message } from '@sotong/protocol';
 import { lengthPrefix } from '../src/transports/length-prefixed.js';
 import { TcpClient } from './support/frame-clients.js';
+import { deviceOf } from '../src/testing.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
 describe('raw TCP transport (4-byte big-endian length-prefixed JSON frames)', () => {
@@ -31,7 +32,9 @@ describe('raw TCP transport (4-byte big-endian length-prefixed JSON frames)', ()
 
   it('reassembles frames split across reads and splits frames sharing one read', async () => {
     const tcp = await TcpClient.open(server.tcpPort!);
-    const auth = Buffer.from(JSON.stringify({ t: 'auth', id: 'a', v: 1, token: alice.token }));
+    const hello = tcp.frames.find((f) => f.t === 'hello');
+    const proof = deviceOf(alice.token)!.challengeProof(alice.token, (hello as { challenge: string }).challenge, 'tcp');
+    const auth = Buffer.from(JSON.stringify({ t: 'auth', id: 'a', v: 1, token: alice.token, proof }));
     for (const byte of Buffer.concat([lengthPrefix(auth), auth])) {
       tcp.socket.write(Buffer.from([byte]));
       await new Promise((r) => setImmediate(r));

@@ -7,6 +7,7 @@ import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { deviceOf } from '../src/testing.js';
 import { TcpClient } from './support/frame-clients.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
@@ -75,10 +76,11 @@ describe('TLS on every listener (development self-signed certificate)', () => {
 
   it('WSS and TCP+TLS sign in with the same token and get the same frames', async () => {
     const ws = new WebSocket(server.wsUrl, { ca: server.tls!.ca });
-    const frames: { t: string; id?: string }[] = [];
+    const frames: { t: string; id?: string; challenge?: string }[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as { t: string }));
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    ws.send(JSON.stringify({ t: 'auth', id: 'a1', v: 1, token: alice.token }));
+    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+    const proof = deviceOf(alice.token)!.challengeProof(alice.token, frames[0]!.challenge!);
+    ws.send(JSON.stringify({ t: 'auth', id: 'a1', v: 1, token: alice.token, proof }));
     const tcp = await TcpClient.connect(server.tcpPort!, alice.token, server.tls!.ca);
     const me = await tcp.call<{ id: string }>('me.get');
     assert.equal(me.id, alice.user.id);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
 import { LongPollClient, TcpClient, WsClient } from './support/frame-clients.js';
-import { person, spawnServer, type SpawnedServer } from './support/fixtures.js';
+import { deviceOf } from '../src/testing.js';
+import { authHeaders, person, spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { CommandError } from './support/ws-client.js';
 
 /** Limits hold the same on every transport, each with a typed error. */
@@ -56,7 +57,7 @@ describe('transport limits', () => {
     await assert.rejects(third.auth(who.token), rateLimited());
     assert.equal((await third.waitForClose()).code, 4029);
     await assert.rejects(
-      mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 5, username: 'token', password: who.token, reconnectPeriod: 0 }),
+      mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 5, username: deviceOf(who.token)!.mqttConnectProof(who.token), password: who.token, reconnectPeriod: 0 }),
       (e: { code?: number }) => e.code === 0x9f,
     );
     // A closed connection frees its place.
@@ -71,12 +72,13 @@ describe('transport limits', () => {
   it('max frame and payload size: typed too_large on long-poll and MQTT', async () => {
     const who = await person(server, 'Large');
     const lp = await LongPollClient.connect(server.httpUrl, who.token);
-    const res = await fetch(`${server.httpUrl}/lp/${lp.id}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(3000) });
+    const path = `/lp/${lp.id}/send`;
+    const res = await fetch(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(who.token, 'POST', path) }, body: 'x'.repeat(3000) });
     assert.equal(res.status, 413);
     assert.equal(((await res.json()) as { code: string }).code, 'too_large');
     lp.close();
 
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 5, username: 'token', password: who.token, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { protocolVersion: 5, username: deviceOf(who.token)!.mqttConnectProof(who.token), password: who.token, reconnectPeriod: 0 });
     const root = `sotong/v1/${who.user.workspaceId}/users/${who.user.id}`;
     const replies: { code?: string }[] = [];
     client.on('message', (_t, p) => replies.push(JSON.parse(p.toString()) as { code?: string }));

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CLOSE_CODES, SotongError } from '@sotong/protocol';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateRequest } from '../http/device-auth.js';
 import { encodeFrame } from '../realtime/hub.js';
 import { Session, type SessionDeps, type Sink } from '../realtime/session.js';
 import { decodeClientFrame } from './codec.js';
@@ -113,7 +114,9 @@ export interface LongPollTransport {
  *   POST /lp/:id/send   one client frame as the body (auth, cmd, ping) → 202; answers arrive by poll.
  *   GET  /lp/:id/poll?from=N  frames numbered N and later, held up to holdMs until there are any.
  *   DELETE /lp/:id      close.
- * The connection id is unguessable and is the only handle: send it over HTTPS.
+ * The connection id is unguessable; once signed in (the auth frame signs the hello's challenge),
+ * every request on it must also carry the REST device proof (`Authorization` +
+ * `Sotong-Device-Proof`) of the device that signed in.
  */
 export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, options: LongPollOptions): LongPollTransport {
   const { limits, metrics } = deps;
@@ -125,6 +128,14 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
     const channel = channels.get(id);
     if (!channel) throw notFound();
     return channel;
+  };
+
+  /** After sign-in, the request must be proved by the session's own device, as a REST request is. */
+  const proved = async (channel: LongPollChannel, request: FastifyRequest) => {
+    const deviceId = channel.session.deviceId;
+    if (!deviceId) return;
+    const authenticated = await authenticateRequest(deps.services, request);
+    if (authenticated.deviceId !== deviceId) throw new SotongError('forbidden', 'this long-poll connection belongs to another device');
   };
 
   const ended = (channel: LongPollChannel) => {
@@ -164,6 +175,7 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
     scope.post<{ Params: { id: string } }>(`${LONG_POLL_PREFIX}/:id/send`, { schema: { hide: true } }, async (request, reply) => {
       const channel = live(request.params.id);
       if (channel.closed) throw notFound();
+      await proved(channel, request);
       channel.lastHeard = Date.now();
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const decoded = decodeClientFrame(body, limits.maxFrameBytes);
@@ -173,8 +185,9 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
       return reply.status(202).send({});
     });
 
-    scope.get<{ Params: { id: string }; Querystring: { from?: string; wait?: string } }>(`${LONG_POLL_PREFIX}/:id/poll`, { schema: { hide: true } }, (request, reply) => {
+    scope.get<{ Params: { id: string }; Querystring: { from?: string; wait?: string } }>(`${LONG_POLL_PREFIX}/:id/poll`, { schema: { hide: true } }, async (request, reply) => {
       const channel = live(request.params.id);
+      await proved(channel, request);
       const from = Number(request.query.from ?? 0);
       const wait = request.query.wait === undefined ? options.holdMs : Math.min(options.holdMs, Number(request.query.wait));
       if (!Number.isSafeInteger(from) || from < 0 || !Number.isFinite(wait) || wait < 0) {
@@ -187,6 +200,7 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
 
     scope.delete<{ Params: { id: string } }>(`${LONG_POLL_PREFIX}/:id`, { schema: { hide: true } }, async (request, reply) => {
       const channel = live(request.params.id);
+      await proved(channel, request);
       channel.session.close(CLOSE_CODES.normal, 'closed_by_client');
       ended(channel);
       return reply.status(204).send();

@@ -4,6 +4,8 @@ import { connect as tlsConnect } from 'node:tls';
 import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
+import { DEVICE_PROOF_TAG } from '@sotong/protocol';
+import { deviceOf } from '../../src/testing.js';
 import { FrameReader, lengthPrefix } from '../../src/transports/length-prefixed.js';
 import { CommandError } from './ws-client.js';
 
@@ -11,9 +13,13 @@ import { CommandError } from './ws-client.js';
 export abstract class FrameClient {
   readonly frames: ServerFrame[] = [];
   closed: { code: number; reason: string } | undefined;
+  /** The token last signed in with. */
+  protected token: string | undefined;
   private nextId = 0;
   private readonly waiters = new Set<() => void>();
 
+  /** The transport a challenge proof names (`websocket`, `tcp`, `long-poll`). */
+  protected abstract readonly proofTransport: string;
   abstract sendRaw(data: string | Buffer): void;
   abstract close(): void;
   /** Goes away without a goodbye, as a lost network would. */
@@ -33,9 +39,14 @@ export abstract class FrameClient {
     for (const wake of this.waiters) wake();
   }
 
-  async auth(token: string, cursors?: Record<string, number>): Promise<unknown> {
+  /** Signs the hello's challenge with the token's device (`withProof: false` sends the token alone). */
+  async auth(token: string, cursors?: Record<string, number>, withProof = true): Promise<unknown> {
     const id = `r${++this.nextId}`;
-    this.sendRaw(JSON.stringify({ t: 'auth', id, v: 1, token, ...(cursors ? { cursors } : {}) }));
+    this.token = token;
+    const hello = this.frames.find((f) => f.t === 'hello');
+    const device = deviceOf(token);
+    const proof = withProof && hello?.challenge && device ? device.challengeProof(token, hello.challenge, this.proofTransport) : undefined;
+    this.sendRaw(JSON.stringify({ t: 'auth', id, v: 1, token, ...(proof ? { proof } : {}), ...(cursors ? { cursors } : {}) }));
     return this.result(id);
   }
 
@@ -94,6 +105,7 @@ export abstract class FrameClient {
 
 /** Raw TCP (or TCP+TLS) with 4-byte length-prefixed frames. */
 export class TcpClient extends FrameClient {
+  protected readonly proofTransport = 'tcp';
   private constructor(readonly socket: Socket) {
     super();
     const reader = new FrameReader(64 * 1024 * 1024);
@@ -142,6 +154,7 @@ export class TcpClient extends FrameClient {
 
 /** HTTP long-polling: one poll always outstanding; frames sent one per POST, in order. */
 export class LongPollClient extends FrameClient {
+  protected readonly proofTransport = 'long-poll';
   private next = 0;
   private sending: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -173,7 +186,8 @@ export class LongPollClient extends FrameClient {
   private async loop(): Promise<void> {
     while (!this.stopped && !this.closed) {
       try {
-        const res = await this.fetchImpl(`${this.base}/lp/${this.id}/poll?from=${this.next}`);
+        const path = `/lp/${this.id}/poll?from=${this.next}`;
+        const res = await this.fetchImpl(`${this.base}${path}`, { headers: this.proofHeaders('GET', path) });
         this.pollStatuses.push(res.status);
         if (res.status !== 200) {
           this.ended(1006, `poll answered ${res.status}`);
@@ -194,7 +208,12 @@ export class LongPollClient extends FrameClient {
 
   sendRaw(data: string | Buffer): void {
     this.sending = this.sending.then(async () => {
-      await this.fetchImpl(`${this.base}/lp/${this.id}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof data === 'string' ? data : new Uint8Array(data) });
+      const path = `/lp/${this.id}/send`;
+      await this.fetchImpl(`${this.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...this.proofHeaders('POST', path) },
+        body: typeof data === 'string' ? data : new Uint8Array(data),
+      });
     });
   }
 
@@ -206,13 +225,20 @@ export class LongPollClient extends FrameClient {
 
   close(): void {
     this.stopped = true;
-    void this.fetchImpl(`${this.base}/lp/${this.id}`, { method: 'DELETE' }).catch(() => {});
+    void this.fetchImpl(`${this.base}/lp/${this.id}`, { method: 'DELETE', headers: this.proofHeaders('DELETE', `/lp/${this.id}`) }).catch(() => {});
     this.ended(1000, 'closed');
+  }
+
+  /** Every request after sign-in carries the REST device proof of the signed-in device. */
+  private proofHeaders(method: string, path: string): Record<string, string> {
+    const device = this.token ? deviceOf(this.token) : undefined;
+    return device && this.token ? device.requestHeaders(this.token, method, path) : {};
   }
 }
 
 /** The WebSocket transport, with a CA to trust for WSS. */
 export class WsClient extends FrameClient {
+  protected readonly proofTransport = 'websocket';
   private constructor(readonly ws: WebSocket) {
     super();
     ws.on('message', (data) => this.received(JSON.parse(data.toString()) as ServerFrame));
@@ -220,9 +246,14 @@ export class WsClient extends FrameClient {
     ws.on('error', () => {});
   }
 
-  static async connect(url: string, token: string, ca?: Buffer, cursors?: Record<string, number>): Promise<WsClient> {
+  static async open(url: string, ca?: Buffer): Promise<WsClient> {
     const client = new WsClient(new WebSocket(url, ca ? { ca } : {}));
     await client.waitFor((f) => f.t === 'hello');
+    return client;
+  }
+
+  static async connect(url: string, token: string, ca?: Buffer, cursors?: Record<string, number>): Promise<WsClient> {
+    const client = await WsClient.open(url, ca);
     await client.auth(token, cursors);
     return client;
   }
@@ -246,6 +277,7 @@ export class WsClient extends FrameClient {
  * session (clean start off), so a reconnect with the same client id resumes.
  */
 export class MqttFrameClient extends FrameClient {
+  protected readonly proofTransport = 'mqtt';
   private constructor(
     readonly client: MqttClient,
     readonly root: string,
@@ -260,12 +292,11 @@ export class MqttFrameClient extends FrameClient {
       protocolVersion: 5,
       clientId,
       clean: false,
-      properties: { sessionExpiryInterval: 600 },
-      username: 'token',
-      password: token,
+      properties: { sessionExpiryInterval: 600, authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(token) },
       reconnectPeriod: 0,
       ...(ca ? { ca, servername: 'localhost' } : {}),
     });
+    signMqttChallenges(client, token);
     const framed = new MqttFrameClient(client, `sotong/v1/${user.workspaceId}/users/${user.id}`);
     await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
     return framed;
@@ -304,4 +335,19 @@ export function fetchTrusting(ca: Buffer): typeof fetch {
       req.on('error', reject);
       req.end(init.body);
     })) as unknown as typeof fetch;
+}
+
+/**
+ * MQTT 5 enhanced authentication: answers the server's AUTH (its challenge) with the token's device
+ * signature. The client must have asked for it: `properties: {authenticationMethod: DEVICE_PROOF_TAG,
+ * authenticationData: <token>}`.
+ */
+export function signMqttChallenges(client: MqttClient, token: string): void {
+  const device = deviceOf(token);
+  if (!device) throw new Error('no test device for this token');
+  client.handleAuth = (packet, callback) => {
+    const nonce = packet.properties?.authenticationData?.toString('utf8') ?? '';
+    const signature = device.challengeProof(token, nonce, 'mqtt');
+    callback(undefined, { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(signature, 'utf8') } });
+  };
 }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { CLOSE_CODES, PROTOCOL_VERSION, SotongError, type ServerFrame } from '@sotong/protocol';
+import { CLOSE_CODES, DEVICE_PROOF_TAG, PROTOCOL_VERSION, SotongError, parseRequestProof, type ServerFrame } from '@sotong/protocol';
+import type { PresentedProof } from '../../services/devices.js';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type IUnsubscribePacket, type Packet } from 'mqtt-packet';
 import { encodeFrame } from '../../realtime/hub.js';
-import { Session, type Outcome, type SessionDeps, type Sink } from '../../realtime/session.js';
+import { Session, type AuthRequest, type Outcome, type SessionDeps, type Sink } from '../../realtime/session.js';
 import { qos0Publish, route } from './frames.js';
 import { connackCode, refusalCode, V4_CONNACK, V4_SUBACK_FAILURE, V5 } from './reason-codes.js';
 import type { KeptSessions } from './sessions.js';
@@ -23,7 +24,8 @@ export interface MqttDeps {
 }
 
 type Qos = 0 | 1;
-type State = 'new' | 'authenticating' | 'open' | 'closed';
+/** `challenged`: MQTT 5 enhanced authentication sent its AUTH and awaits the client's. */
+type State = 'new' | 'challenged' | 'authenticating' | 'open' | 'closed';
 
 /** Why a session ended (CLOSE_CODES) → the MQTT 5 DISCONNECT reason. */
 const DISCONNECT_REASONS: Record<number, number> = {
@@ -51,6 +53,7 @@ export class MqttConnection {
   private lastHeard = Date.now();
   private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
   private pending: Packet[] = [];
+  private answerChallenge: ((signature: string) => void) | undefined;
   /** Granted subscriptions: channels, and the user's own streams ('#' for all). */
   private channels = new Map<string, Qos>();
   private userStreams = new Map<UserStream | '#', Qos>();
@@ -113,6 +116,7 @@ export class MqttConnection {
       if (packet.cmd !== 'connect') return this.end();
       return this.onConnect(packet);
     }
+    if (this.state === 'challenged') return this.onAuth(packet);
     if (this.state === 'authenticating') {
       this.pending.push(packet);
       return;
@@ -152,11 +156,9 @@ export class MqttConnection {
     }
     this.version = version;
     (this.parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = version;
-    // Enhanced authentication (MQTT 5 AUTH packets) plugs in here: once the identity work lands,
-    // a device proves its key by an AUTH exchange between CONNECT and CONNACK, driven by the
-    // same Session step the WebSocket uses after its token. Until then the method is refused.
-    if (version === 5 && packet.properties?.authenticationMethod !== undefined) {
-      return this.refuseConnect(V5.badAuthenticationMethod, 'enhanced authentication is not offered yet');
+    const method = version === 5 ? packet.properties?.authenticationMethod : undefined;
+    if (method !== undefined && method !== DEVICE_PROOF_TAG) {
+      return this.refuseConnect(V5.badAuthenticationMethod, `authentication method ${DEVICE_PROOF_TAG} only`);
     }
     const clean = packet.clean !== false;
     let assigned: string | undefined;
@@ -169,14 +171,40 @@ export class MqttConnection {
     if (version === 5 && packet.properties?.receiveMaximum) this.receiveMaximum = Math.min(packet.properties.receiveMaximum, 0xffff);
     this.keepAfterMs =
       version === 4 ? (clean ? 0 : this.expiryMs(0xffffffff)) : this.expiryMs(packet.properties?.sessionExpiryInterval ?? 0);
-    const token = packet.password?.toString('utf8') ?? '';
+    // With enhanced authentication the token may come as the CONNECT's Authentication Data (a
+    // password needs a username in mqtt-packet and 3.1.1); else it is the password.
+    const token = (method !== undefined ? packet.properties?.authenticationData : undefined)?.toString('utf8') || (packet.password?.toString('utf8') ?? '');
     this.state = 'authenticating';
     const session = (this.session = new Session(this.sink(), this.deps.session, this.transport));
+    if (method !== undefined) {
+      // Enhanced authentication: the device signs the session's challenge, sent in AUTH (continue).
+      this.state = 'challenged';
+      this.answerChallenge = (signature) => this.signIn(session, packet, token, { proof: signature }, assigned);
+      this.write({ cmd: 'auth', reasonCode: V5.continueAuthentication, properties: { authenticationMethod: DEVICE_PROOF_TAG, authenticationData: Buffer.from(session.challengeNonce, 'utf8') } });
+      return;
+    }
+    this.signIn(session, packet, token, { presented: connectProof(packet.username) }, assigned);
+  }
+
+  /** AUTH from the client while its challenge is out: the signature, or anything else is a failure. */
+  private onAuth(packet: Packet): void {
+    const answer = this.answerChallenge;
+    this.answerChallenge = undefined;
+    if (packet.cmd !== 'auth' || !answer) return this.protocolFailure(V5.protocolError, `unexpected ${packet.cmd}`);
+    if (packet.properties?.authenticationMethod !== DEVICE_PROOF_TAG) return this.refuseConnect(V5.badAuthenticationMethod, `authentication method ${DEVICE_PROOF_TAG} only`);
+    this.state = 'authenticating';
+    answer(packet.properties.authenticationData?.toString('utf8') ?? '');
+  }
+
+  private signIn(session: Session, packet: IConnectPacket, token: string, proof: Pick<AuthRequest, 'proof' | 'presented'>, assigned: string | undefined): void {
+    const version = this.version;
+    const clean = packet.clean !== false;
     let sessionPresent = false;
     void session.authenticate(
       {
         v: PROTOCOL_VERSION,
         token,
+        ...proof,
         // Runs once the token named the user: take over an open connection, pick up a kept session.
         cursors: (userId) => {
           this.liveKey = `${userId}\u0000${this.clientId}`;
@@ -220,7 +248,10 @@ export class MqttConnection {
           this.pending = [];
           for (const p of pending) this.onPacket(p);
         },
-        refused: (error) => this.refuseConnect(connackCode(error.code, version), `${error.code}: ${error.message}`),
+        refused: (error) => {
+          const reason = (error.details as { reason?: string } | undefined)?.reason;
+          this.refuseConnect(connackCode(error.code, version), `${error.code}${reason ? ` (${reason})` : ''}: ${error.message}`);
+        },
       },
     );
   }
@@ -434,4 +465,22 @@ export class MqttConnection {
   private expiryMs(requestedSeconds: number): number {
     return Math.min(requestedSeconds, this.deps.maxSessionExpirySeconds) * 1000;
   }
+}
+
+/** What a CONNECT without enhanced authentication signs: the connect itself, with the client's own time and nonce. */
+export const CONNECT_PROOF_METHOD = 'MQTT-CONNECT';
+export const CONNECT_PROOF_PATH = '/mqtt';
+
+/**
+ * The device proof of a CONNECT without AUTH packets (MQTT 3.1.1, or 5 without a method): the
+ * username is `<timestamp>.<nonce>.<signature>` over `CONNECT_PROOF_METHOD CONNECT_PROOF_PATH`,
+ * checked for clock skew and replay like a REST request's proof. A username that is no proof at
+ * all (clients used to send anything there) counts as a missing proof.
+ */
+function connectProof(username: string | undefined): PresentedProof {
+  const parsed = username ? parseRequestProof(username) : null;
+  return {
+    claims: { kind: 'request', method: CONNECT_PROOF_METHOD, path: CONNECT_PROOF_PATH, timestamp: parsed?.timestamp ?? 0, nonce: parsed?.nonce ?? '' },
+    signature: parsed?.signature,
+  };
 }

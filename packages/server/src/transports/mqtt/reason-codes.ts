@@ -6,6 +6,7 @@ export const V4_CONNACK = { accepted: 0, badVersion: 1, badClientId: 2, unavaila
 export const V5 = {
   success: 0x00,
   grantedQos1: 0x01,
+  continueAuthentication: 0x18,
   noSubscriptionExisted: 0x11,
   unspecified: 0x80,
   malformedPacket: 0x81,
