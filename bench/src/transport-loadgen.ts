@@ -155,13 +155,17 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
       const challenge = first.frames.find((f) => f.t === 'hello')?.challenge;
       const proof = member.device && challenge ? TestDevice.import(member.device).challengeProof(member.token, challenge, 'long-poll') : undefined;
       await fetch(`${base}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: 'auth', id: 'a', v: 1, token: member.token, ...(proof ? { proof } : {}) }) });
-      return base;
+      // Signed in: every further request carries the device's REST proof.
+      const device = member.device ? TestDevice.import(member.device) : undefined;
+      const signed = (method: string, url: string) => (device ? device.requestHeaders(member.token, method, new URL(url).pathname + new URL(url).search) : {});
+      return { base, signed };
     }),
   );
-  const loops = receivers.map(async (base) => {
+  const loops = receivers.map(async ({ base, signed }) => {
     let from = 0;
     while (!stopped) {
-      const res = await fetch(`${base}/poll?from=${from}`);
+      const url = `${base}/poll?from=${from}`;
+      const res = await fetch(url, { headers: signed('GET', url) });
       if (!res.ok) return;
       const text = await res.text();
       const now = performance.now();
@@ -209,7 +213,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   stopped = true;
   await pace;
   ws.close();
-  await Promise.all(receivers.map((base) => fetch(base, { method: 'DELETE' }).catch(() => {})));
+  await Promise.all(receivers.map(({ base, signed }) => fetch(base, { method: 'DELETE', headers: signed('DELETE', base) }).catch(() => {})));
   await Promise.race([Promise.all(loops), sleep(2000)]);
   if (deliveries === 0) return { ok: false, error: 'no long-poll deliveries in the window' };
   return { ok: true, sentPerSec: round(measuredSent / sec, 1), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
