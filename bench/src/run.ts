@@ -35,6 +35,7 @@ import {
   type Target,
   type TargetOptions,
 } from './targets.js';
+import { runTransportScenarios } from './transport-scenarios.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -63,7 +64,9 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [options]
   --reps N                 repetitions (full: 3; medians are reported)
   --window S --warmup S    measurement window / warm-up seconds per run
   --only baseline|sotong   run one target (ratios are then null)
-  --scenarios LIST         comma list of fanout,dm,latency100,idle,cluster (default: all)
+  --scenarios LIST         comma list of fanout,dm,latency100,idle,cluster,mqtt,longpoll (default: all)
+                           mqtt: fan-out to 1,000 MQTT subscribers, beside Mosquitto at 127.0.0.1:1883;
+                           longpoll: delivery p99 at 100 msg/s into 100 long-polling members
                            cluster: fan-out (and DM) on PostgreSQL + NATS, 1 and 2 nodes;
                            it needs the SQLite fan-out for its ratio, so it adds fanout
   --pg-url URL             PostgreSQL for cluster (default postgres://postgres@127.0.0.1:5432/test)
@@ -86,7 +89,7 @@ function parseArgs(argv: string[]) {
     save: true,
     profile: null as string | null,
     serverEnv: {} as Record<string, string>,
-    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle', 'cluster']),
+    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle', 'cluster', 'mqtt', 'longpoll']),
     pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
     overrides: {} as Partial<Config>,
@@ -168,6 +171,10 @@ function config(quick: boolean, overrides: Partial<Config>): Config {
 const SOTONG_BENCH_ENV: Record<string, string> = {
   SOTONG_COMMANDS_PER_SECOND: '1000000',
   SOTONG_COMMAND_BURST: '1000000',
+  SOTONG_USER_COMMANDS_PER_SECOND: '1000000',
+  SOTONG_USER_COMMAND_BURST: '1000000',
+  // The idle scenario holds up to 100 sockets per user.
+  SOTONG_MAX_CONNECTIONS_PER_USER: '100000',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -757,6 +764,11 @@ async function main(): Promise<void> {
     await stopAll();
   }
 
+  const transports =
+    candidate === 'sotong' && (args.scenarios.has('mqtt') || args.scenarios.has('longpoll'))
+      ? await runTransportScenarios(cfg, args.scenarios, { ...SOTONG_BENCH_ENV, ...args.serverEnv })
+      : null;
+
   const result = assemble(cfg, runs, candidate, notes, { ...SOTONG_BENCH_ENV, ...args.serverEnv }, {
     nodes: clusterFx ? (clusterFx.two ? 2 : 1) : null,
     note: clusterNote,
@@ -764,6 +776,13 @@ async function main(): Promise<void> {
     natsUrl: args.natsUrl,
     sqliteStore,
   });
+  if (transports) {
+    Object.assign(result, { mqtt: transports.mqtt, longPoll: transports.longPoll });
+    Object.assign(result.targets, transports.targets);
+    result.notes.push(...transports.notes);
+    result.failures.push(...transports.failures);
+    Object.assign(result.runs, { transports: transports.runs });
+  }
   result.startedAt = startedAt.toISOString();
   result.finishedAt = new Date().toISOString();
   const json = JSON.stringify(result, null, 2);

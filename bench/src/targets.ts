@@ -23,6 +23,9 @@ export interface Target {
   store?: string;
   /** Sotong: the environment that points a second node at this server's store (spawnServer's storeEnv). */
   storeEnv?: Record<string, string>;
+  /** Sotong: the HTTP base URL and, when the server was given SOTONG_MQTT_PORT, its MQTT port. */
+  httpUrl?: string;
+  mqttPort?: number;
   /** A cluster target: every node (nodes[0] is this target's own server); sockets spread over them. */
   nodes?: Target[];
   /** Creates `count` users and returns a token for each. */
@@ -119,6 +122,8 @@ export async function startSotongTarget(opts: TargetOptions = {}): Promise<Targe
   return {
     name: opts.name ?? 'sotong',
     wsUrl: server.wsUrl,
+    httpUrl: server.httpUrl,
+    ...(server.mqttPort !== undefined ? { mqttPort: server.mqttPort } : {}),
     metricsUrl: `${server.httpUrl}/metrics`,
     pid: server.pid,
     store: server.store,

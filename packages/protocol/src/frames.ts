@@ -78,6 +78,8 @@ export const ServerFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('subscribed'), channelId: Id, lastSeq: Seq }),
   z.object({ t: z.literal('unsubscribed'), channelId: Id }),
   z.object({ t: z.literal('pong') }),
+  /** The last frame on transports with no close handshake of their own (raw TCP, long-poll): a CLOSE_CODES code. */
+  z.object({ t: z.literal('close'), code: z.number().int(), reason: z.string() }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 
@@ -93,4 +95,6 @@ export const CLOSE_CODES = {
   slowConsumer: 4008,
   rateLimited: 4029,
   heartbeatTimeout: 4010,
+  /** Nothing came from the client for `idleTimeoutMs` (raw TCP, long-poll, MQTT keep-alive). */
+  idleTimeout: 4011,
 } as const;

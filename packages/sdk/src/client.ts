@@ -40,6 +40,12 @@ export interface SotongClientOptions {
   reconnect?: Partial<BackoffOptions>;
   /** Validate every incoming frame and command result against the protocol schemas. */
   debug?: boolean;
+  /** Fall back to HTTP long-polling when the WebSocket cannot be opened (default true). */
+  longPoll?: boolean;
+  /** While long-polling, how often to try the WebSocket again (default 30 s). */
+  upgradeProbeMs?: number;
+  /** Used by long-polling. Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
 }
 
 export type LoginOptions = Omit<SotongClientOptions, 'url' | 'token' | 'user' | 'credentials'> & {
@@ -117,12 +123,13 @@ export class SotongClient {
   static async resume(httpBase: string, options: LoginOptions & { device: DeviceKey; storage: KeyValueStorage }): Promise<SotongClient | null> {
     const session = await DeviceSession.restore({ httpBase, key: options.device, storage: options.storage, ...(options.fetch ? { fetch: options.fetch } : {}) });
     if (!session) return null;
-    const { fetch: _fetch, device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
+    const { device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
     return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), credentials: session }, session);
   }
 
   private static async forDevice(httpBase: string, key: DeviceKey, result: Parameters<typeof DeviceSession.fromLogin>[1], options: LoginOptions): Promise<SotongClient> {
-    const { fetch: fetchImpl, device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
+    const { device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
+    const fetchImpl = options.fetch;
     const session = await DeviceSession.fromLogin({ httpBase, key, ...(fetchImpl ? { fetch: fetchImpl } : {}), ...(options.storage ? { storage: options.storage } : {}) }, result);
     const user = 'user' in result ? result.user : undefined;
     return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), credentials: session, ...(user ? { user } : {}) }, session);

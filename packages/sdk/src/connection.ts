@@ -9,6 +9,7 @@ import {
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { Credentials } from './device-session.js';
 import { toSotongError, unavailable } from './errors.js';
+import { LongPollSocket } from './long-poll-socket.js';
 import type { Cursors } from './storage.js';
 
 /** The part of the WebSocket API the SDK uses: the browser's WebSocket and the `ws` package both fit. */
@@ -27,9 +28,12 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export type ConnectionStatus =
   | { state: 'idle' }
   | { state: 'connecting'; attempt: number }
-  | { state: 'ready' }
+  | { state: 'ready'; transport: Transport }
   | { state: 'reconnecting'; attempt: number; delayMs: number; closeCode: number; reason: string }
   | { state: 'closed'; reason: string; error?: SotongError };
+
+/** WebSocket first; HTTP long-polling when the upgrade fails or is refused (a proxy that blocks it). */
+export type Transport = 'websocket' | 'long-poll';
 
 /** Frames the server pushes without being asked. */
 export type PushFrame = Extract<ServerFrame, { t: 'event' | 'signal' | 'subscribed' | 'unsubscribed' }>;
@@ -45,6 +49,11 @@ export interface ConnectionOptions {
   reconnect?: Partial<BackoffOptions>;
   /** Check every incoming frame against the protocol schemas (costs time; for development). */
   validateFrames?: boolean;
+  /** Fall back to HTTP long-polling when a WebSocket cannot be opened (default true). */
+  longPoll?: boolean;
+  /** While on long-polling, how often to try the WebSocket again and move back up (default 30 s). */
+  upgradeProbeMs?: number;
+  fetch?: typeof fetch;
 }
 
 export interface ConnectionHandlers {
@@ -71,6 +80,7 @@ interface Waiter {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const DEFAULT_UPGRADE_PROBE_MS = 30_000;
 const DEFAULT_RECONNECT: BackoffOptions = { baseMs: 500, maxMs: 30_000 };
 /** Auth answers that a retry with the same token and version cannot change. */
 const FATAL_AUTH_CODES = new Set(['unauthenticated', 'unsupported_version']);
@@ -93,6 +103,10 @@ export class Connection {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private probeTimer: ReturnType<typeof setInterval> | undefined;
+  private transport: Transport = 'websocket';
+  /** Whether the current socket has brought any frame: a WebSocket that closes before one never opened. */
+  private heard = false;
   private readonly requestTimeoutMs: number;
   private readonly reconnect: BackoffOptions;
 
@@ -160,6 +174,11 @@ export class Connection {
     this.setStatus({ state: 'connecting', attempt: this.attempt });
     // The DOM typings promise a global WebSocket; Node 20 has none.
     const WebSocketImpl = this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+    if (this.transport === 'long-poll') {
+      const credentials = this.options.credentials;
+      this.watch(new LongPollSocket(this.options.url, this.options.fetch, credentials ? (method, url) => credentials.httpHeaders(method, url) : undefined));
+      return;
+    }
     if (!WebSocketImpl) {
       this.fail(new SotongError('bad_request', 'no WebSocket implementation: pass one (e.g. `WebSocket` from the ws package) in the options'));
       return;
@@ -171,14 +190,27 @@ export class Connection {
       this.fail(new SotongError('bad_request', `cannot open ${this.options.url}: ${error instanceof Error ? error.message : String(error)}`));
       return;
     }
+    this.watch(socket);
+  }
+
+  private watch(socket: WebSocketLike): void {
     this.socket = socket;
+    this.heard = false;
     this.handshakeTimer = setTimeout(() => this.drop(socket, CLOSE_CODES.authTimeout, 'handshake timed out'), this.requestTimeoutMs);
     socket.onmessage = (event: { data: unknown }) => {
+      this.heard = true;
       if (this.socket === socket) this.receive(socket, event.data);
     };
     socket.onclose = (event: { code: number; reason: string }) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (this.transport === 'websocket' && !this.heard && this.longPollAllowed()) {
+        // The upgrade failed or was refused: try the same server over plain HTTP at once.
+        clearTimeout(this.handshakeTimer);
+        this.transport = 'long-poll';
+        this.startAttempt();
+        return;
+      }
       this.lost(event.code, event.reason);
     };
     // A close event always follows an error; the handler exists so that `ws` does not throw.
@@ -212,6 +244,7 @@ export class Connection {
         return;
       }
       case 'pong':
+      case 'close': // a WebSocket says why in its close event
         return;
       default:
         if (this.isReady) this.handlers.frame(frame);
@@ -223,7 +256,7 @@ export class Connection {
     if (this.options.credentials) {
       try {
         // May renew the access token first (on reconnect after it expired, for instance).
-        signed = await this.options.credentials.connectProof(challenge, 'websocket');
+        signed = await this.options.credentials.connectProof(challenge, this.transport);
       } catch (error) {
         if (this.socket !== socket) return;
         const refused = toSotongError(error);
@@ -264,8 +297,9 @@ export class Connection {
     this.attempt = 0;
     this.session = session;
     this.startHeartbeat(socket, session.heartbeatMs);
+    if (this.transport === 'long-poll') this.startUpgradeProbe(socket);
     this.handlers.ready(session);
-    this.setStatus({ state: 'ready' });
+    this.setStatus({ state: 'ready', transport: this.transport });
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.resolve(session);
@@ -301,6 +335,38 @@ export class Connection {
     }, heartbeatMs / 2);
   }
 
+  private longPollAllowed(): boolean {
+    return this.options.longPoll !== false && (this.options.fetch ?? globalThis.fetch) !== undefined;
+  }
+
+  /** On long-polling, try a WebSocket now and then; once one says hello, reconnect over it (resuming by cursors). */
+  private startUpgradeProbe(current: WebSocketLike): void {
+    const WebSocketImpl = this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+    if (!WebSocketImpl) return;
+    let probe: WebSocketLike | undefined;
+    this.probeTimer = setInterval(() => {
+      probe?.close(); // one probe at a time: a hung one makes way for the next
+      try {
+        probe = new WebSocketImpl(this.options.url);
+      } catch {
+        return;
+      }
+      probe.onerror = () => {};
+      probe.onclose = () => {};
+      const opened = probe;
+      opened.onmessage = () => {
+        opened.close(CLOSE_CODES.normal, 'probe');
+        if (this.socket !== current) return;
+        this.socket = null;
+        current.close(CLOSE_CODES.normal, 'moving to WebSocket');
+        this.endSession(unavailable('moving to WebSocket'));
+        this.transport = 'websocket';
+        this.attempt = 0;
+        this.startAttempt();
+      };
+    }, this.options.upgradeProbeMs ?? DEFAULT_UPGRADE_PROBE_MS);
+  }
+
   private settle(id: string, complete: (request: PendingRequest) => void): void {
     const request = this.pending.get(id);
     if (!request) return; // timed out earlier, or answered on a socket we left
@@ -319,6 +385,8 @@ export class Connection {
 
   private lost(code: number, reason: string): void {
     this.endSession(unavailable(`connection lost (${code}${reason ? `: ${reason}` : ''})`));
+    // Every reconnect tries the WebSocket first: the network may have changed.
+    this.transport = 'websocket';
     if (code === CLOSE_CODES.authFailed) {
       this.fail(new SotongError('unauthenticated', reason || 'authentication failed'));
       return;
@@ -334,6 +402,7 @@ export class Connection {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.reconnectTimer);
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.probeTimer);
     this.authRequestId = null;
     const wasReady = this.isReady;
     this.session = null;

@@ -1,5 +1,6 @@
 export { SotongClient, type SotongClientOptions, type LoginOptions, type ClientEvents } from './client.js';
-export type { ConnectionStatus, WebSocketConstructor, WebSocketLike } from './connection.js';
+export type { ConnectionStatus, Transport, WebSocketConstructor, WebSocketLike } from './connection.js';
+export { LongPollSocket } from './long-poll-socket.js';
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { ClientState, ReadState } from './state.js';
 export { MemoryStorage, type KeyValueStorage } from './storage.js';

@@ -30,7 +30,14 @@ import { Sweeper } from './services/sweeper.js';
 import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
-import { attachWebSocket } from './transports/websocket.js';
+import type { Session, SessionDeps } from './realtime/session.js';
+import { UserLimits } from './realtime/user-limits.js';
+import { registerLongPoll } from './transports/long-poll.js';
+import { startMqtt } from './transports/mqtt/server.js';
+import { startTcp } from './transports/tcp.js';
+import { loadTls } from './transports/tls.js';
+import { refuseUpgrade, UpgradeRouter } from './transports/upgrade-router.js';
+import { attachWebSocket, WEBSOCKET_PATH } from './transports/websocket.js';
 
 /** The composition root: the only place that picks implementations (store, bus) from config. */
 export interface Core {
@@ -152,6 +159,11 @@ export interface RunningServer {
   core: Core;
   url: string;
   port: number;
+  /** Listeners that are on: raw TCP, MQTT (each TLS when the HTTP server is HTTPS). */
+  tcpPort?: number;
+  mqttPort?: number;
+  /** SHA-256 of the served certificate, when TLS is on. */
+  tlsFingerprint256?: string;
   /** Set on the first run: the workspace was created, with a generated admin password unless one was configured. */
   firstRun?: { password?: string };
   close(): Promise<void>;
@@ -164,7 +176,9 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   services.directory?.startSchedule(core.log);
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
-  let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  const tls = await loadTls(config, core.log);
+  // Every transport's sessions, for the outbound-queue gauge.
+  const sessionSets: Set<Session>[] = [];
   // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
   let url = config.publicUrl ?? '';
   const saml = config.saml && samlDeps(core, config.saml, () => url);
@@ -178,6 +192,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     core.log,
   );
   const http = await createHttpServer({
+    ...(tls ? { tls, hstsMaxAgeSeconds: config.hstsMaxAgeSeconds } : {}),
     services,
     files: core.files,
     passkeys: core.passkeys,
@@ -190,11 +205,11 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     ...(saml ? { saml } : {}),
     beforeScrape: () => {
       let queued = 0;
-      for (const session of sessions) queued += session.queuedBytes();
+      for (const sessions of sessionSets) for (const session of sessions) queued += session.queuedBytes();
       metrics.outboundQueueBytes.set(queued);
     },
   });
-  const ws = attachWebSocket(http.server, {
+  const sessionDeps: SessionDeps = {
     services,
     hub,
     presence: core.presence,
@@ -209,25 +224,61 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
       heartbeatMs: config.heartbeatMs,
       catchUpEventsPerChannel: config.catchUpEventsPerChannel,
     },
-  });
-  sessions = ws.sessions;
+    users: new UserLimits(config),
+  };
+  const router = new UpgradeRouter(http.server);
+  const closers: (() => Promise<void>)[] = [];
+  if (config.websocketEnabled) {
+    const ws = attachWebSocket(router, sessionDeps);
+    sessionSets.push(ws.sessions);
+    closers.push(() => ws.close());
+  } else {
+    router.route(WEBSOCKET_PATH, (_req, socket) => refuseUpgrade(socket, 403, 'Forbidden'));
+  }
+  const longPoll = registerLongPoll(http, sessionDeps, { holdMs: config.longPollHoldMs, idleTimeoutMs: config.idleTimeoutMs });
+  sessionSets.push(longPoll.sessions);
+  closers.push(() => longPoll.close());
+  let tcpPort: number | undefined;
+  if (config.tcpPort !== undefined) {
+    const tcp = await startTcp({ host: config.host, port: config.tcpPort, tls, idleTimeoutMs: config.idleTimeoutMs }, sessionDeps);
+    tcpPort = tcp.port;
+    sessionSets.push(tcp.sessions);
+    closers.push(() => tcp.close());
+  }
+  const mqtt = await startMqtt(
+    {
+      host: config.host,
+      port: config.mqttPort,
+      tls,
+      router,
+      maxSessionExpirySeconds: config.mqttSessionExpirySeconds,
+      idleTimeoutMs: config.idleTimeoutMs,
+    },
+    sessionDeps,
+  );
+  closers.push(() => mqtt.close());
   await http.listen({ host: config.host, port: config.port });
   sweeper.start();
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  url = config.publicUrl ?? `http://${host}:${port}`;
+  url = config.publicUrl ?? `${tls ? 'https' : 'http'}://${host}:${port}`;
   // Without PUBLIC_URL or SOTONG_WEBAUTHN_ORIGINS, passkeys work from this server's own address on localhost (a secure context).
-  if (core.passkeys.rp.origins.length === 0) core.passkeys.rp.origins.push(`http://localhost:${port}`, new URL(url).origin);
-  core.log.info({ url, port, store: store.dialect }, 'listening');
+  if (core.passkeys.rp.origins.length === 0) core.passkeys.rp.origins.push(`${tls ? 'https' : 'http'}://localhost:${port}`, new URL(url).origin);
+  const mqttPort = mqtt.port;
+  core.log.info({ url, port, tcpPort, mqttPort, tls: tls !== undefined, store: store.dialect }, 'listening');
   return {
     core,
     url,
     port,
+    ...(tcpPort !== undefined ? { tcpPort } : {}),
+    ...(mqttPort !== undefined ? { mqttPort } : {}),
+    ...(tls ? { tlsFingerprint256: tls.fingerprint256 } : {}),
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
       await services.directory?.stopSchedule();
       await sweeper.stop();
-      await ws.close();
+      for (const close of closers) await close();
+      router.close();
       await http.close();
       hub.close();
       await core.close();

@@ -12,6 +12,15 @@ const mimePatterns = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((p) => p.trim().toLowerCase()).filter((p) => p.length > 0))
   .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'a MIME type or type/*')));
 
+/** `true`/`false` (or 1/0) in the environment, a boolean in a config file. */
+const flag = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .default(fallback)
+    .transform((v) => v === true || v === 'true' || v === '1');
+/** A listening port, or unset for a listener that is off; 0 picks a free port. */
+const optionalPort = z.coerce.number().int().min(0).max(65535).optional();
+
 /** Every setting, its environment variable and its default. Unknown keys in a config file are refused. */
 const settings = {
   host: { env: 'HOST', schema: z.string().min(1).default('0.0.0.0') },
@@ -73,6 +82,21 @@ const settings = {
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
   ...directorySettings,
+  tlsCertFile: { env: 'SOTONG_TLS_CERT', schema: z.string().min(1).optional() },
+  tlsKeyFile: { env: 'SOTONG_TLS_KEY', schema: z.string().min(1).optional() },
+  /** Development: make (once) a self-signed certificate under DATA_DIR/tls and use it. */
+  tlsSelfSigned: { env: 'SOTONG_TLS_SELF_SIGNED', schema: flag(false) },
+  hstsMaxAgeSeconds: { env: 'SOTONG_HSTS_MAX_AGE_SECONDS', schema: int(0, 365 * 24 * 3600) },
+  /** Off answers every WebSocket upgrade at /ws with 403, as a proxy that blocks WebSockets would. */
+  websocketEnabled: { env: 'SOTONG_WEBSOCKET_ENABLED', schema: flag(true) },
+  tcpPort: { env: 'SOTONG_TCP_PORT', schema: optionalPort },
+  mqttPort: { env: 'SOTONG_MQTT_PORT', schema: optionalPort },
+  mqttSessionExpirySeconds: { env: 'SOTONG_MQTT_SESSION_EXPIRY_SECONDS', schema: int(0, 24 * 3600) },
+  longPollHoldMs: { env: 'SOTONG_LONGPOLL_HOLD_MS', schema: int(100, 25_000) },
+  idleTimeoutMs: { env: 'SOTONG_IDLE_TIMEOUT_MS', schema: int(1000, 90_000) },
+  maxConnectionsPerUser: { env: 'SOTONG_MAX_CONNECTIONS_PER_USER', schema: int(1, 20) },
+  userCommandsPerSecond: { env: 'SOTONG_USER_COMMANDS_PER_SECOND', schema: int(1, 100) },
+  userCommandBurst: { env: 'SOTONG_USER_COMMAND_BURST', schema: int(1, 400) },
   /** SAML single sign-on (docs/identity.md); unset: off. */
   saml: { env: 'SOTONG_SAML', schema: samlSetting },
   /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */

@@ -48,6 +48,16 @@ export class TestDevice {
     return { authorization: `Bearer ${token}`, [DEVICE_PROOF_HEADER]: formatRequestProof(timestamp, nonce, signature) };
   }
 
+  /**
+   * The MQTT CONNECT username of a client that cannot answer an AUTH challenge (MQTT 3.1.1,
+   * mosquitto_pub): a proof over the connect with its own time and nonce; the password is the token.
+   */
+  mqttConnectProof(token: string, timestamp = Date.now()): string {
+    const nonce = randomBytes(16).toString('base64url');
+    const signature = this.sign({ kind: 'request', method: 'MQTT-CONNECT', path: '/mqtt', timestamp, nonce, tokenHash: hashOf(token) });
+    return formatRequestProof(timestamp, nonce, signature);
+  }
+
   /** The body of `POST /api/v1/auth/refresh`. */
   refreshBody(deviceId: string, credential: string, timestamp = Date.now()) {
     const nonce = randomBytes(16).toString('base64url');

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +22,13 @@ export interface SpawnedServer {
   httpUrl: string;
   wsUrl: string;
   pid: number;
+  /** The HTTP(S) port. */
+  port: number;
+  /** The raw TCP and MQTT listeners, when the environment turned them on (SOTONG_TCP_PORT / SOTONG_MQTT_PORT = 0). */
+  tcpPort?: number;
+  mqttPort?: number;
+  /** With TLS on (e.g. SOTONG_TLS_SELF_SIGNED=true): the certificate, for clients to trust. */
+  tls?: { ca: Buffer; fingerprint256: string };
   dataDir: string;
   store: 'sqlite' | 'postgres';
   /** The environment that points another process (a CLI command, a second node) at this server's store. */
@@ -91,8 +100,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   let adminSession: { granted: SessionGranted; device: TestDevice } | undefined;
 
   /** Port 0 picks a free port; a restart asks for the same one, so clients reconnect to the URL they had. */
+  type Listening = { port: number; tcpPort?: number; mqttPort?: number; tls?: boolean };
   const start = (port: number) =>
-    new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+    new Promise<{ child: ChildProcess } & Listening>((resolve, reject) => {
       const proc = spawn(process.execPath, [CLI, 'serve'], {
         env: {
           ...process.env,
@@ -117,7 +127,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
         log += `${line}\n`;
         if (!line.includes('"msg":"listening"')) return;
         clearTimeout(timer);
-        resolve({ child: proc, port: (JSON.parse(line) as { port: number }).port });
+        resolve({ child: proc, ...(JSON.parse(line) as Listening) });
       });
       proc.once('exit', (code) => {
         clearTimeout(timer);
@@ -129,6 +139,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
     httpUrl: '',
     wsUrl: '',
     pid: 0,
+    port: 0,
     dataDir,
     store: pgUrl ? 'postgres' : 'sqlite',
     storeEnv,
@@ -138,9 +149,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (token) Object.assign(headers, authHeaders(token, method, path));
-      const res = await fetch(`${server.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      const json = (await res.json()) as T & { code?: string; message?: string };
-      if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.code}: ${json.message}`), { status: res.status, body: json });
+      const res = await requestJson(`${server.httpUrl}${path}`, method, headers, body === undefined ? undefined : JSON.stringify(body), server.tls?.ca);
+      const json = res.json as T & { code?: string; message?: string };
+      if (res.status >= 400) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.code}: ${json.message}`), { status: res.status, body: json });
       return json;
     },
     async login(email, password) {
@@ -192,12 +203,43 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
     port = started.port;
     child = started.child;
     server.pid = child.pid ?? 0;
-    server.httpUrl = `http://127.0.0.1:${started.port}`;
-    server.wsUrl = `ws://127.0.0.1:${started.port}/ws`;
+    server.port = started.port;
+    const secure = started.tls === true;
+    server.httpUrl = `${secure ? 'https' : 'http'}://127.0.0.1:${started.port}`;
+    server.wsUrl = `${secure ? 'wss' : 'ws'}://127.0.0.1:${started.port}/ws`;
+    if (started.tcpPort !== undefined) server.tcpPort = started.tcpPort;
+    if (started.mqttPort !== undefined) server.mqttPort = started.mqttPort;
+    if (secure) {
+      const { X509Certificate } = await import('node:crypto');
+      const ca = readFileSync(options.env?.SOTONG_TLS_CERT ?? join(dataDir, 'tls', 'self-signed-cert.pem'));
+      server.tls = { ca, fingerprint256: new X509Certificate(ca).fingerprint256 };
+    }
   }
 
   await launch();
   return server;
 }
+/** One HTTP(S) request with a JSON answer; `ca` trusts a test server's self-signed certificate. */
+function requestJson(url: string, method: string, headers: Record<string, string>, body: string | undefined, ca?: Buffer): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers, ...(ca ? { ca } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} });
+        } catch {
+          reject(new Error(`${method} ${url}: ${res.statusCode} not JSON: ${text.slice(0, 200)}`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export { totpCode } from './auth/totp.js';
 export { TestDevice, deviceOf, rememberDevice } from './test-device.js';

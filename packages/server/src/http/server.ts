@@ -8,6 +8,7 @@ import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerDirectoryApi } from './directory.js';
+import { serverTlsOptions, type TlsMaterial } from '../transports/tls.js';
 import { registerMfaApi } from './mfa.js';
 import { registerDeviceApi } from './devices.js';
 import { registerSamlApi, type SamlHttpDeps } from './saml.js';
@@ -27,6 +28,9 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
+  /** HTTPS (and so WSS) with this certificate; plain HTTP without. */
+  tls?: TlsMaterial;
+  hstsMaxAgeSeconds?: number;
   /** SAML single sign-on, when configured. */
   saml?: SamlHttpDeps;
   /** Refreshes gauges that are read off live state rather than counted. */
@@ -34,14 +38,22 @@ export interface HttpDeps {
 }
 
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  // The HTTPS instance's types differ only in the raw server; routes and hooks are the same.
   const app = Fastify({
+    ...(deps.tls ? { https: serverTlsOptions(deps.tls) } : {}),
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
-  });
+  }) as unknown as FastifyInstance;
+  if (deps.tls && deps.hstsMaxAgeSeconds) {
+    const hsts = `max-age=${deps.hstsMaxAgeSeconds}; includeSubDomains`;
+    app.addHook('onRequest', async (_request, reply) => {
+      void reply.header('strict-transport-security', hsts);
+    });
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // Refusals of security-relevant actions on routes outside the command table are audited here.

@@ -13,10 +13,12 @@ import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { dispatch, type Services } from '../services/dispatch.js';
+import type { PresentedProof } from '../services/devices.js';
 import type { Actor } from '../services/permissions.js';
 import { encodeFrame, type Hub, type HubSession } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import { TokenBucket } from './token-bucket.js';
+import type { UserLimits } from './user-limits.js';
 
 /** What a transport provides: a way to write bytes, to see what is still queued, and to close. */
 export interface Sink {
@@ -44,7 +46,31 @@ export interface SessionDeps {
   limits: SessionLimits;
   metrics: Metrics;
   log: Logger;
+  users: UserLimits;
 }
+
+/** A sign-in, whatever carried it (an `auth` frame, an MQTT CONNECT). */
+export interface AuthRequest {
+  v: number;
+  token: string;
+  /** The device key's signature over this session's challenge (`challengeNonce`). */
+  proof?: string | undefined;
+  /**
+   * A proof the transport built claims for itself instead (MQTT 3.1.1 has no way to answer a
+   * challenge: its CONNECT carries a request proof with the client's own time and nonce).
+   */
+  presented?: PresentedProof;
+  /** Where to resume from; a function is asked once the token has named the user (MQTT keeps cursors per user and client id). */
+  cursors?: Record<string, number> | ((userId: string) => Record<string, number>) | undefined;
+}
+
+/** How the transport answers a sign-in; the answer comes before any backlog event. */
+export interface AuthAnswer {
+  accepted(result: AuthResult): void;
+  refused(error: SotongError): void;
+}
+
+export type Outcome = { ok: true; data: unknown } | { ok: false; error: SotongError };
 
 interface Held {
   channelId: string;
@@ -72,6 +98,7 @@ export class Session implements HubSession {
    */
   private readonly lastSent = new Map<string, number>();
   private closed = false;
+  private counted = false;
   private readonly bucket: TokenBucket;
   private readonly authTimer: NodeJS.Timeout;
 
@@ -89,6 +116,11 @@ export class Session implements HubSession {
     return this.actor?.userId ?? '';
   }
 
+  /** The nonce the device must sign to sign in (sent in the hello; MQTT 5 sends it in AUTH). */
+  get challengeNonce(): string {
+    return this.challenge;
+  }
+
   get deviceId(): string {
     return this.device ?? '';
   }
@@ -99,7 +131,10 @@ export class Session implements HubSession {
       case 'ping':
         return this.send({ t: 'pong' });
       case 'auth':
-        return this.authenticate(frame);
+        return this.authenticate(frame, {
+          accepted: (data) => this.send({ t: 'result', id: frame.id, data }),
+          refused: (error) => this.sendError(error, frame.id),
+        });
       case 'cmd':
         return this.command(frame.id, frame.cmd, frame.args);
     }
@@ -143,6 +178,7 @@ export class Session implements HubSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    if (this.counted) this.deps.users.disconnect(this.userId);
     if (this.actor) {
       this.deps.hub.removeSession(this);
       this.deps.presence.disconnected(this.actor.userId);
@@ -153,21 +189,28 @@ export class Session implements HubSession {
     this.push(encodeFrame(frame));
   }
 
-  private async authenticate(frame: Extract<ClientFrame, { t: 'auth' }>): Promise<void> {
-    if (this.actor) return this.sendError(new SotongError('bad_request', 'already authenticated'), frame.id);
+  /** The one sign-in step of every transport: token, then memberships, backlog after the cursors, live events. */
+  async authenticate(frame: AuthRequest, answer: AuthAnswer): Promise<void> {
+    if (this.actor) return answer.refused(new SotongError('bad_request', 'already authenticated'));
     if (frame.v !== PROTOCOL_VERSION) {
-      this.sendError(new SotongError('unsupported_version', `this server speaks protocol ${PROTOCOL_VERSION}`), frame.id);
+      answer.refused(new SotongError('unsupported_version', `this server speaks protocol ${PROTOCOL_VERSION}`));
       return this.close(CLOSE_CODES.authFailed, 'unsupported_version');
     }
     let authenticated;
     try {
-      const proof = { claims: { kind: 'challenge' as const, transport: this.transport, nonce: this.challenge }, signature: frame.proof };
+      const proof = frame.presented ?? { claims: { kind: 'challenge' as const, transport: proofTransport(this.transport), nonce: this.challenge }, signature: frame.proof };
       authenticated = await this.deps.services.accounts.devices.authenticate(frame.token, proof, { address: this.sink.address ?? 'unknown' });
     } catch (err) {
-      this.sendError(asSotongError(err, this.deps.log), frame.id);
+      answer.refused(asSotongError(err, this.deps.log));
       return this.close(CLOSE_CODES.authFailed, 'unauthenticated');
     }
     if (this.closed) return;
+    if (!this.deps.users.connect(authenticated.actor.userId)) {
+      const max = this.deps.users.settings.maxConnectionsPerUser;
+      answer.refused(new SotongError('rate_limited', `at most ${max} connections per user`, { maxConnectionsPerUser: max }));
+      return this.close(CLOSE_CODES.rateLimited, 'too_many_connections');
+    }
+    this.counted = true;
     clearTimeout(this.authTimer);
     this.actor = authenticated.actor;
     this.device = authenticated.deviceId;
@@ -184,9 +227,10 @@ export class Session implements HubSession {
     if (!(await services.accounts.devices.isActive(authenticated.deviceId))) return this.close(CLOSE_CODES.revoked, 'device_revoked');
     if (this.closed) return;
 
-    const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
+    const cursors = (typeof frame.cursors === 'function' ? frame.cursors(this.actor.userId) : frame.cursors) ?? {};
+    const { events, truncated } = await services.messages.backlog(this.actor, cursors, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
-    for (const [channelId, seq] of Object.entries(frame.cursors ?? {})) this.lastSent.set(channelId, seq);
+    for (const [channelId, seq] of Object.entries(cursors)) this.lastSent.set(channelId, seq);
     for (const e of events) this.lastSent.set(e.channelId, e.seq);
     const result: AuthResult = {
       user: authenticated.user,
@@ -195,7 +239,7 @@ export class Session implements HubSession {
       heartbeatMs: limits.heartbeatMs,
       truncated,
     };
-    this.send({ t: 'result', id: frame.id, data: result });
+    answer.accepted(result);
     for (const f of backlog) this.push(f);
     const held = this.held;
     this.held = null;
@@ -203,12 +247,24 @@ export class Session implements HubSession {
   }
 
   private async command(id: string, name: string, args: unknown): Promise<void> {
+    const outcome = await this.execute(name, args);
+    if (outcome.ok) this.send({ t: 'result', id, data: outcome.data });
+    else this.sendError(outcome.error, id);
+  }
+
+  /** Runs one command as this session's user, under its rate limits; the answer goes to the caller. */
+  async execute(name: string, args: unknown): Promise<Outcome> {
     const { metrics } = this.deps;
     const label = isCommandName(name) ? name : 'unknown';
-    if (!this.actor) return this.sendError(new SotongError('unauthenticated', 'send auth first'), id);
+    if (!this.actor) return { ok: false, error: new SotongError('unauthenticated', 'send auth first') };
     if (!this.bucket.take()) {
       metrics.commands.inc({ command: label, outcome: 'rate_limited' });
-      return this.sendError(new SotongError('rate_limited', 'too many commands; slow down', { perSecond: this.deps.limits.commandsPerSecond }), id);
+      return { ok: false, error: new SotongError('rate_limited', 'too many commands on this connection; slow down', { perSecond: this.deps.limits.commandsPerSecond }) };
+    }
+    if (!this.deps.users.takeCommand(this.actor.userId)) {
+      metrics.commands.inc({ command: label, outcome: 'rate_limited' });
+      const perSecond = this.deps.users.settings.userCommandsPerSecond;
+      return { ok: false, error: new SotongError('rate_limited', 'too many commands from this user; slow down', { perSecond, scope: 'user' }) };
     }
     try {
       const data = await dispatch(this.deps.services, this.actor, name, args, {
@@ -219,13 +275,36 @@ export class Session implements HubSession {
         },
       });
       metrics.commands.inc({ command: label, outcome: 'ok' });
-      this.send({ t: 'result', id, data });
+      return { ok: true, data };
     } catch (err) {
       const error = asSotongError(err, this.deps.log);
       metrics.commands.inc({ command: label, outcome: error.code });
-      this.sendError(error, id);
+      return { ok: false, error };
     }
   }
+
+  /**
+   * Live events of a channel the user may read (checked by the one permission check), member or
+   * not; returns the channel's newest seq at the time of the check.
+   */
+  async follow(channelId: string): Promise<number> {
+    if (!this.actor) throw new SotongError('unauthenticated', 'send auth first');
+    const view = await this.deps.services.channels.get(this.actor, channelId);
+    if (!this.closed) this.deps.hub.subscribe(this, channelId);
+    return view.lastSeq;
+  }
+
+  get workspaceId(): string {
+    return this.actor?.workspaceId ?? '';
+  }
+}
+
+/**
+ * The transport named in a challenge proof: the protocol, not how it is carried (`tcp+tls` → `tcp`,
+ * `mqtt+wss` → `mqtt`); the nonce alone already makes the proof good for one connection.
+ */
+export function proofTransport(label: string): string {
+  return label.split('+')[0]!;
 }
 
 /** Typed errors pass through; anything else is logged and reported as internal, without its text. */

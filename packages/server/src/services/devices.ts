@@ -170,7 +170,7 @@ export class DeviceService {
     const hash = tokenHash(token);
     const row = await this.deps.store.read.devices.token(hash);
     if (!row || row.expires_at <= this.deps.now()) throw new SotongError('unauthenticated', 'invalid or expired token');
-    const transport = proof.claims.kind === 'request' ? 'http' : proof.claims.kind === 'challenge' ? proof.claims.transport : 'refresh';
+    const transport = proof.claims.kind === 'request' ? (proof.claims.method === 'MQTT-CONNECT' ? 'mqtt' : 'http') : proof.claims.kind === 'challenge' ? proof.claims.transport : 'refresh';
     const refuse = async (reason: DeviceRefusal, message: string): Promise<never> => {
       const [membership] = await this.deps.store.read.users.workspacesOf(row.user_id);
       await this.deps.queue.run(async (tx) => {

@@ -1,10 +1,11 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CLOSE_CODES } from '@sotong/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { Session, type SessionDeps, type Sink } from '../realtime/session.js';
 import { decodeClientFrame } from './codec.js';
+import type { UpgradeRouter } from './upgrade-router.js';
 
 export const WEBSOCKET_PATH = '/ws';
 
@@ -52,21 +53,15 @@ export interface WebSocketTransport {
 }
 
 /** The WebSocket transport: decode a frame → hand it to the session; the session writes frames back. */
-export function attachWebSocket(server: Server, deps: SessionDeps): WebSocketTransport {
+export function attachWebSocket(router: UpgradeRouter, deps: SessionDeps): WebSocketTransport {
   const { limits, metrics } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes * HARD_LIMIT_FACTOR, perMessageDeflate: false });
   const sessions = new Set<Session>();
   const alive = new WeakMap<WebSocket, boolean>();
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== WEBSOCKET_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
-    }
+  router.route(WEBSOCKET_PATH, (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
-  };
-  server.on('upgrade', onUpgrade);
+  });
 
   const onConnection = (ws: WebSocket, socket: Duplex) => {
     const session = new Session(sinkOf(ws, socket), deps, 'websocket');
@@ -105,7 +100,6 @@ export function attachWebSocket(server: Server, deps: SessionDeps): WebSocketTra
     sessions,
     async close() {
       clearInterval(heartbeat);
-      server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(CLOSE_CODES.goingAway, 'server_shutdown');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       for (const ws of wss.clients) ws.terminate();

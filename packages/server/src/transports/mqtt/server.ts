@@ -1,0 +1,95 @@
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { SessionDeps } from '../../realtime/session.js';
+import { serverTlsOptions, type TlsMaterial } from '../tls.js';
+import type { UpgradeRouter } from '../upgrade-router.js';
+import { MqttConnection, type MqttDeps } from './connection.js';
+import { KeptSessions } from './sessions.js';
+
+export const MQTT_WEBSOCKET_PATH = '/mqtt';
+
+export interface MqttOptions {
+  host: string;
+  /** TCP listener (MQTTS when `tls` is set); undefined: only MQTT over WebSocket at /mqtt. */
+  port?: number | undefined;
+  tls?: TlsMaterial | undefined;
+  router: UpgradeRouter;
+  maxSessionExpirySeconds: number;
+  idleTimeoutMs: number;
+}
+
+export interface MqttTransport {
+  port?: number;
+  close(): Promise<void>;
+}
+
+/** MQTT 3.1.1 and 5 over TCP (or TLS) and over WebSocket at /mqtt: a thin adapter, not a broker. */
+export async function startMqtt(options: MqttOptions, session: SessionDeps): Promise<MqttTransport> {
+  const connections = new Set<MqttConnection>();
+  const deps: MqttDeps = {
+    session,
+    kept: new KeptSessions(),
+    live: new Map(),
+    maxSessionExpirySeconds: options.maxSessionExpirySeconds,
+    idleTimeoutMs: options.idleTimeoutMs,
+    // A payload may be a whole frame; the topic and headers come on top.
+    maxPacketBytes: session.limits.maxFrameBytes + 1024,
+  };
+  const accept = (stream: Duplex, label: string) => {
+    const connection = new MqttConnection(stream, deps, label);
+    connections.add(connection);
+    session.metrics.connections.inc({ transport: label });
+    stream.on('close', () => {
+      connections.delete(connection);
+      session.metrics.connections.dec({ transport: label });
+    });
+  };
+
+  // One timer for every connection's keep-alive, and for forgetting expired kept sessions.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) c.checkKeepAlive(now);
+    deps.kept.sweep(now);
+  }, 1000);
+  sweep.unref();
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: deps.maxPacketBytes * 16,
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  options.router.route(MQTT_WEBSOCKET_PATH, (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => accept(createWebSocketStream(ws), options.tls ? 'mqtt+wss' : 'mqtt+ws'));
+  });
+
+  let server: Server | undefined;
+  if (options.port !== undefined) {
+    const label = options.tls ? 'mqtt+tls' : 'mqtt';
+    const onSocket = (socket: Socket) => {
+      socket.setNoDelay(true);
+      accept(socket, label);
+    };
+    server = options.tls ? createTlsServer(serverTlsOptions(options.tls), onSocket) : createNetServer(onSocket);
+    const listening = server;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(options.port, options.host, () => {
+        listening.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  return {
+    ...(server ? { port: (server.address() as AddressInfo).port } : {}),
+    async close() {
+      clearInterval(sweep);
+      const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+      for (const ws of wss.clients) ws.terminate();
+      for (const c of connections) c.shutdown();
+      await closed;
+    },
+  };
+}
