@@ -99,6 +99,19 @@ export interface Database {
   recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
   /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
+  /** Data keys wrapped by the CMK; `scope` is `channel:<id>` or `workspace:<id>` (the search index key). */
+  data_keys: {
+    id: string;
+    workspace_id: string;
+    scope: string;
+    version: number;
+    cmk_id: string;
+    wrapped: Uint8Array;
+    created_at: number;
+    expires_at: number | null;
+    retired_at: number | null;
+    uses: number;
+  };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
 }
@@ -110,5 +123,6 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type DataKeyRow = Selectable<Database['data_keys']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
+import { DataKeyStore } from './data-keys.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
@@ -21,6 +22,7 @@ export interface Store {
   security: SecurityStore;
   mfa: MfaStore;
   files: FileStore;
+  dataKeys: DataKeyStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -50,6 +52,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
     files: new FileStore(db),
+    dataKeys: new DataKeyStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);
