@@ -5,6 +5,8 @@ import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
 import { createHttpServer } from './http/server.js';
+import type { KeyRing } from './keys/key-ring.js';
+import { openKeyRing } from './keys/open.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Hub } from './realtime/hub.js';
@@ -32,6 +34,8 @@ export interface Core {
   presence: PresenceTracker;
   services: Services;
   files: FileService;
+  /** Data keys under the configured KMS/HSM (docs/encryption.md). */
+  keys: KeyRing;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
   const metrics = createMetrics();
   const store = await openStore(config, log);
   const bus = await openBus(config, log);
+  const keys = await openKeyRing(config, store, metrics.registry);
   const presence = new PresenceTracker(bus, config.heartbeatMs);
   const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
   const deps = {
@@ -93,10 +98,13 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     presence,
     services,
     files,
+    keys,
     async close() {
       await previews.idle();
       presence.close();
       await bus.close();
+      await keys.close();
+      await keys.provider.close();
       await store.close();
     },
   };

@@ -155,10 +155,14 @@ export class KeyRing {
     this.dropKeysPastGrace();
     const current = this.current.get(scope);
     if (current && !this.expired(current)) {
-      // A stale cache entry is re-checked with the KMS like any other.
       if (this.now() - (this.cache.get(current.row.id)?.checkedAt ?? 0) < this.options.cacheTtlMs) return current;
-      current.key = await this.keyById(current.row.id);
-      return current;
+      // Stale: re-read the row (another process may have retired or shredded it) and re-check with the KMS.
+      const row = await this.store.read.dataKeys.byId(current.row.id);
+      if (row) current.row = { ...row, uses: current.row.uses };
+      if (row && !this.expired(current)) {
+        current.key = await this.keyById(row.id);
+        return current;
+      }
     }
     let pending = this.creating.get(scope);
     if (!pending) {
