@@ -153,15 +153,21 @@ export class KeyRing {
 
   private async currentOf(workspaceId: string, scope: string, expires: boolean): Promise<Current> {
     this.dropKeysPastGrace();
-    const current = this.current.get(scope);
+    let current = this.current.get(scope);
     if (current && !this.expired(current)) {
       if (this.now() - (this.cache.get(current.row.id)?.checkedAt ?? 0) < this.options.cacheTtlMs) return current;
       // Stale: re-read the row (another process may have retired or shredded it) and re-check with the KMS.
       const row = await this.store.read.dataKeys.byId(current.row.id);
-      if (row) current.row = { ...row, uses: current.row.uses };
-      if (row && !this.expired(current)) {
-        current.key = await this.keyById(row.id);
-        return current;
+      if (!row) {
+        // Shredded: never sealed with again, not even during an outage.
+        this.current.delete(scope);
+        current = undefined;
+      } else {
+        current.row = { ...row, uses: current.row.uses };
+        if (!this.expired(current)) {
+          current.key = await this.keyById(row.id);
+          return current;
+        }
       }
     }
     let pending = this.creating.get(scope);
