@@ -5,6 +5,7 @@ import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
 import { createHttpServer } from './http/server.js';
+import { AtRest } from './keys/at-rest.js';
 import type { KeyRing } from './keys/key-ring.js';
 import { openKeyRing } from './keys/open.js';
 import { createLogger, type Logger } from './logger.js';
@@ -48,9 +49,12 @@ async function openBus(config: Config, log: Logger): Promise<Bus> {
 
 export async function openCore(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Core> {
   const metrics = createMetrics();
-  const store = await openStore(config, log);
+  const plainStore = await openStore(config, log);
   const bus = await openBus(config, log);
-  const keys = await openKeyRing(config, store, metrics.registry);
+  const keys = await openKeyRing(config, plainStore, metrics.registry, log);
+  const atRest = new AtRest(keys, plainStore, config.atRest);
+  // Everything above the store reads and writes through the encryption-at-rest layer.
+  const store = atRest.wrap(plainStore);
   const presence = new PresenceTracker(bus, config.heartbeatMs);
   const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
   const deps = {
@@ -58,6 +62,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     queue,
     bus,
     presence,
+    atRest,
     limits: {
       maxMessageChars: config.maxMessageChars,
       scryptCost: config.scryptCost,

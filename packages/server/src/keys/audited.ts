@@ -21,8 +21,10 @@ function outcomeOf(err: unknown): CmkUse['outcome'] {
 
 /**
  * Wraps any provider (the Mattermost layer pattern): every use of the CMK is counted in
- * `sotong_kms_operations_total` and written to the audit log, whatever the provider. An audit
- * entry that cannot be written fails the operation: no unaudited CMK use.
+ * `sotong_kms_operations_total` and written to the audit log, whatever the provider. Generating,
+ * rewrapping and rotating wait for their audit entry, and fail if it cannot be written. Decrypt
+ * does not wait: it runs on read paths, possibly inside a store transaction that the audit write
+ * would have to queue behind (SQLite has one writer); a failed entry goes to `onAuditError`.
  */
 export class AuditedKeyProvider implements KeyProvider {
   readonly name: string;
@@ -32,6 +34,7 @@ export class AuditedKeyProvider implements KeyProvider {
     private readonly inner: KeyProvider,
     registry: Registry,
     private readonly audit: CmkAuditor,
+    private readonly onAuditError: (err: unknown) => void = () => {},
   ) {
     this.name = inner.name;
     const existing = registry.getSingleMetric('sotong_kms_operations_total') as Counter<'provider' | 'operation' | 'outcome'> | undefined;
@@ -72,12 +75,14 @@ export class AuditedKeyProvider implements KeyProvider {
     } catch (err) {
       const outcome = outcomeOf(err);
       this.counter.inc({ provider: this.name, operation, outcome });
-      await this.audit({ ...base, cmkId, outcome }).catch(() => undefined);
+      this.audit({ ...base, cmkId, outcome }).catch(this.onAuditError);
       throw err;
     }
     this.counter.inc({ provider: this.name, operation, outcome: 'ok' });
     const usedCmk = typeof result === 'string' ? result : ((result as Partial<WrappedKey>).cmkId ?? cmkId);
-    await this.audit({ ...base, cmkId: usedCmk, outcome: 'ok' });
+    const audited = this.audit({ ...base, cmkId: usedCmk, outcome: 'ok' });
+    if (operation === 'decrypt') audited.catch(this.onAuditError);
+    else await audited;
     return result;
   }
 }

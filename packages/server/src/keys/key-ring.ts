@@ -18,10 +18,12 @@ export interface KeyRingOptions {
   now?: () => number;
 }
 
-/** A data key in plaintext, in memory only. */
+/** A data key in plaintext, in memory only, with what it belongs to. */
 export interface DataKey {
   id: string;
   key: Buffer;
+  workspaceId: string;
+  scope: string;
 }
 
 interface Cached {
@@ -69,32 +71,45 @@ export class KeyRing {
 
   /** The key new content of this channel is sealed with, counting one use. */
   async sealingKey(workspaceId: string, channelId: string): Promise<DataKey> {
-    const current = await this.currentOf(workspaceId, channelScope(channelId), true);
+    return this.use(await this.currentOf(workspaceId, channelScope(channelId), true));
+  }
+
+  /**
+   * The channel's current key without any I/O, for sealing inside a store transaction (where the
+   * KMS and a new key's own transaction cannot be waited for): `sealingKey` must have run just
+   * before. Undefined if it did not.
+   */
+  preparedKey(channelId: string): DataKey | undefined {
+    const current = this.current.get(channelScope(channelId));
+    return current && this.use(current);
+  }
+
+  private use(current: Current): DataKey {
     current.uses++;
     if (++current.unsaved >= USES_FLUSH) this.flushUses(current);
-    return { id: current.row.id, key: current.key };
+    return { id: current.row.id, key: current.key, workspaceId: current.row.workspace_id, scope: current.row.scope };
   }
 
   /** The workspace's search index key: one per workspace, never rolled over (the index would have to be rebuilt). */
   async indexKey(workspaceId: string): Promise<DataKey> {
     const current = await this.currentOf(workspaceId, workspaceScope(workspaceId), false);
-    return { id: current.row.id, key: current.key };
+    return { id: current.row.id, key: current.key, workspaceId, scope: current.row.scope };
   }
 
   /** Any key by id, to open what it sealed: from the cache, or unwrapped by the KMS. */
-  async keyById(id: string): Promise<Buffer> {
+  async keyById(id: string): Promise<DataKey> {
     this.dropKeysPastGrace();
     const cached = this.cache.get(id);
-    if (cached && this.now() - cached.checkedAt < this.options.cacheTtlMs) return this.touch(id, cached).key;
+    if (cached && this.now() - cached.checkedAt < this.options.cacheTtlMs) return { id, ...this.touch(id, cached) };
     const row = await this.store.read.dataKeys.byId(id);
     if (!row) {
       this.cache.delete(id);
       throw new KeyRejectedError('the data key of this content was destroyed', 'key_destroyed');
     }
     try {
-      return this.remember(row, await this.unwrap(row));
+      return { id, key: this.remember(row, await this.unwrap(row)), workspaceId: row.workspace_id, scope: row.scope };
     } catch (err) {
-      if (err instanceof KeyProviderUnavailableError && cached && this.withinGrace()) return cached.key;
+      if (err instanceof KeyProviderUnavailableError && cached && this.withinGrace()) return { id, ...cached };
       throw err;
     }
   }
@@ -165,7 +180,7 @@ export class KeyRing {
       } else {
         current.row = { ...row, uses: current.row.uses };
         if (!this.expired(current)) {
-          current.key = await this.keyById(row.id);
+          current.key = (await this.keyById(row.id)).key;
           return current;
         }
       }
@@ -190,7 +205,7 @@ export class KeyRing {
       const mine = old?.row.id === newest.id ? old : undefined;
       const candidate: Current = { row: newest, key: Buffer.alloc(0), uses: Math.max(newest.uses, mine?.uses ?? 0), unsaved: mine?.unsaved ?? 0 };
       if (!this.expired(candidate)) {
-        candidate.key = await this.keyById(newest.id);
+        candidate.key = (await this.keyById(newest.id)).key;
         this.current.set(scope, candidate);
         return candidate;
       }
@@ -232,7 +247,7 @@ export class KeyRing {
       // Another node made this version first: use theirs.
       const winner = await this.store.read.dataKeys.newest(scope);
       if (!winner || winner.version < version) throw err;
-      const theirs: Current = { row: winner, key: await this.keyById(winner.id), uses: winner.uses, unsaved: 0 };
+      const theirs: Current = { row: winner, key: (await this.keyById(winner.id)).key, uses: winner.uses, unsaved: 0 };
       this.current.set(scope, theirs);
       return theirs;
     }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { SotongError } from '@sotong/protocol';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import type { StoreProvider } from '../store/store.js';
 import { storeAuditor } from './audit.js';
 import { AuditedKeyProvider } from './audited.js';
@@ -10,7 +11,7 @@ import { LocalKeyProvider } from './local.js';
 import type { KeyProvider } from './provider.js';
 
 /** The configured key provider, counted and audited. The only place a provider is chosen. */
-export async function openKeyProvider(config: Config, store: StoreProvider, registry: Registry): Promise<KeyProvider> {
+export async function openKeyProvider(config: Config, store: StoreProvider, registry: Registry, log?: Logger): Promise<KeyProvider> {
   let provider: KeyProvider;
   if (config.keyProvider === 'pkcs11') {
     if (!config.pkcs11Pin) throw new SotongError('bad_request', 'SOTONG_KEY_PROVIDER=pkcs11 needs SOTONG_PKCS11_PIN');
@@ -22,11 +23,11 @@ export async function openKeyProvider(config: Config, store: StoreProvider, regi
       config.masterKey ? { kind: 'env', value: config.masterKey } : { kind: 'file', path: config.masterKeyFile ?? join(config.dataDir, 'master.key') },
     );
   }
-  return new AuditedKeyProvider(provider, registry, storeAuditor(store));
+  return new AuditedKeyProvider(provider, registry, storeAuditor(store), (err) => log?.error({ err }, 'a CMK use could not be written to the audit log'));
 }
 
-export async function openKeyRing(config: Config, store: StoreProvider, registry: Registry): Promise<KeyRing> {
-  return new KeyRing(await openKeyProvider(config, store, registry), store, {
+export async function openKeyRing(config: Config, store: StoreProvider, registry: Registry, log?: Logger): Promise<KeyRing> {
+  return new KeyRing(await openKeyProvider(config, store, registry, log), store, {
     lifetimeMs: config.dataKeyLifetimeMs,
     maxUses: config.dataKeyMaxMessages,
     cacheSize: config.dataKeyCacheSize,
