@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SotongError } from '@sotong/protocol';
@@ -6,6 +6,18 @@ import { open, seal } from './aes-gcm.js';
 import { contextBytes, KeyProviderUnavailableError, KeyRejectedError, type KeyContext, type KeyProvider, type WrappedKey } from './provider.js';
 
 const KEY_BYTES = 32;
+
+/**
+ * A CMK version's id carries a fingerprint of the key (`local/2-1f0c9a7e`): two servers with
+ * different key files (a cluster given no shared key) then disagree by id, and the refusal names
+ * the key that is missing instead of failing as a corrupt wrapping.
+ */
+function versionId(prefix: string, version: number, key: string): string {
+  const fingerprint = createHmac('sha256', Buffer.from(key, 'base64')).update('sotong cmk id').digest('hex').slice(0, 8);
+  return `${prefix}/${version}-${fingerprint}`;
+}
+
+const versionOf = (id: string) => Number.parseInt(id.split('/')[1] ?? '', 10) || 0;
 
 /** The master key file: every CMK version (base64), and which one is current. Mode 0600. */
 interface KeyFile {
@@ -32,7 +44,9 @@ export class LocalKeyProvider implements KeyProvider {
     const provider = new LocalKeyProvider(source);
     if (source.kind === 'file') {
       await mkdir(dirname(source.path), { recursive: true });
-      const first: KeyFile = { current: 'local/1', keys: { 'local/1': randomBytes(KEY_BYTES).toString('base64') } };
+      const key = randomBytes(KEY_BYTES).toString('base64');
+      const id = versionId('local', 1, key);
+      const first: KeyFile = { current: id, keys: { [id]: key } };
       try {
         await writeFile(source.path, JSON.stringify(first), { mode: 0o600, flag: 'wx' });
       } catch (err) {
@@ -43,15 +57,17 @@ export class LocalKeyProvider implements KeyProvider {
     return provider;
   }
 
-  /** `SOTONG_MASTER_KEY`: one or more base64 keys, comma-separated; the last is current (`env/1`, `env/2`, …). */
+  /** `SOTONG_MASTER_KEY`: one or more base64 keys, comma-separated; the last is current (`env/1-…`, `env/2-…`, …). */
   private static fromEnv(value: string): KeyFile {
     const parts = value.split(',').map((p) => p.trim());
     const keys: Record<string, string> = {};
+    let current = '';
     parts.forEach((p, i) => {
       if (Buffer.from(p, 'base64').length !== KEY_BYTES) throw new SotongError('bad_request', `SOTONG_MASTER_KEY: key ${i + 1} is not ${KEY_BYTES} bytes of base64`);
-      keys[`env/${i + 1}`] = p;
+      current = versionId('env', i + 1, p);
+      keys[current] = p;
     });
-    return { current: `env/${parts.length}`, keys };
+    return { current, keys };
   }
 
   private async keys(): Promise<KeyFile> {
@@ -102,8 +118,9 @@ export class LocalKeyProvider implements KeyProvider {
       throw new SotongError('bad_request', 'the master key comes from SOTONG_MASTER_KEY: append a new key there, restart, then run `sotong keys rotate-master --rewrap-only`');
     }
     const file = await this.keys();
-    const next = `local/${Math.max(...Object.keys(file.keys).map((id) => Number(id.split('/')[1]) || 0)) + 1}`;
-    const updated: KeyFile = { current: next, keys: { ...file.keys, [next]: randomBytes(KEY_BYTES).toString('base64') } };
+    const key = randomBytes(KEY_BYTES).toString('base64');
+    const next = versionId('local', Math.max(...Object.keys(file.keys).map(versionOf)) + 1, key);
+    const updated: KeyFile = { current: next, keys: { ...file.keys, [next]: key } };
     // Written beside and renamed over, so a crash leaves the old file or the new one, never half.
     const temp = `${this.source.path}.${process.pid}.tmp`;
     await writeFile(temp, JSON.stringify(updated), { mode: 0o600, flag: 'wx' });
