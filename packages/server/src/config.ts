@@ -74,7 +74,7 @@ const settings = {
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
   /** Encryption at rest (docs/encryption.md): content, edits, files and the search index sealed under KMS data keys. */
-  atRest: { env: 'SOTONG_AT_REST', schema: flag(false) },
+  atRest: { env: 'SOTONG_AT_REST', schema: flag(true) },
   keyProvider: { env: 'SOTONG_KEY_PROVIDER', schema: z.enum(['local', 'pkcs11']).default('local') },
   /** Base64 AES-256 keys, comma-separated, the last current; unset: a key file under DATA_DIR. */
   masterKey: { env: 'SOTONG_MASTER_KEY', schema: z.string().min(1).optional() },
