@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FsBlobStore } from './blobs/fs.js';
+import { SealedFsBlobStore } from './blobs/sealed-fs.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -83,7 +83,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     messages: new MessageService(deps),
     search: new SearchService(deps, channels),
   };
-  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const blobs = new SealedFsBlobStore(join(config.dataDir, 'blobs'), keys, config.atRest);
   const files = new FileService(deps, blobs, {
     maxFileBytes: config.maxFileBytes,
     quotaUserBytes: config.fileQuotaUserBytes,

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import type { ChannelView, Message, SearchHit } from '@sotong/protocol';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { queryStore, testDatabaseUrl } from './support/postgres.js';
+import { download, infoWhen, upload } from './support/files.js';
 import { initSoftHsmToken } from './support/softhsm.js';
 
 const run = promisify(execFile);
@@ -42,6 +44,14 @@ function sqliteBytes(server: SpawnedServer): Buffer {
       .filter((f) => f.startsWith('sotong.sqlite'))
       .map((f) => readFileSync(join(server.dataDir, f))),
   );
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 async function holdersOf(server: SpawnedServer, needle: string): Promise<string[]> {
@@ -96,6 +106,32 @@ function suite(providerName: string, providerEnv: Record<string, string> | undef
       for (const needle of NEEDLES) assert.deepEqual(await holdersOf(server, needle), [], `"${needle}" is stored somewhere`);
       // The scan does find what is stored in plaintext: a channel name.
       assert.notDeepEqual(await holdersOf(server, 'projects'), [], 'the scan can see plaintext');
+    });
+
+    it('seals file blobs and previews: nothing of the bytes in the blob folder, downloads and ranges intact', async () => {
+      const FILE_NEEDLE = 'bluefin-attachment-7431 회의록 첨부\n';
+      const text = Buffer.from(FILE_NEEDLE.repeat(5000)); // > 64 KiB: several chunks
+      const file = await upload(server, alice.token, general.id, 'notes.txt', text);
+      const png = await sharp({ create: { width: 600, height: 400, channels: 3, background: '#22aa66' } }).png().toBuffer();
+      const image = await upload(server, alice.token, general.id, 'chart.png', png);
+      assert.equal((await infoWhen(server, alice.token, image.id, (i) => i.hasPreview)).hasPreview, true);
+
+      const whole = await download(server, alice.token, file.id);
+      assert.deepEqual(Buffer.from(await whole.arrayBuffer()), text);
+      const part = await download(server, alice.token, file.id, { range: 'bytes=65000-140000' });
+      assert.equal(part.status, 206);
+      assert.deepEqual(Buffer.from(await part.arrayBuffer()), text.subarray(65000, 140001));
+      assert.deepEqual(Buffer.from(await (await download(server, alice.token, image.id)).arrayBuffer()), png);
+      assert.ok((await download(server, alice.token, `${image.id}/preview`)).ok);
+
+      const blobs = filesUnder(join(server.dataDir, 'blobs')).filter((f) => !f.includes(`${join('blobs', 'tmp')}`));
+      assert.ok(blobs.length >= 3, 'the file, the image and its preview');
+      for (const path of blobs) {
+        const bytes = readFileSync(path);
+        assert.equal(bytes.subarray(0, 4).toString(), 'SBL1', `${path} is sealed`);
+        assert.ok(!bytes.includes(Buffer.from('bluefin-attachment')) && !bytes.includes(Buffer.from('회의록')), `${path} holds none of the text`);
+        assert.ok(!bytes.includes(png.subarray(0, 64)), `${path} holds none of the image`);
+      }
     });
 
     it('rotates the master key online: every data key re-wrapped, messages untouched and still readable', async () => {
