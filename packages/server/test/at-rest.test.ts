@@ -12,6 +12,9 @@ import { person, spawnServer, type Person, type SpawnedServer } from './support/
 import { queryStore, testDatabaseUrl } from './support/postgres.js';
 import { download, infoWhen, upload } from './support/files.js';
 import { initSoftHsmToken } from './support/softhsm.js';
+import { openCore } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openContent } from '../src/keys/sealed.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -66,7 +69,8 @@ function suite(providerName: string, providerEnv: Record<string, string> | undef
     let general: ChannelView;
     let secret: ChannelView;
     let edited: Message;
-    const env = { SOTONG_AT_REST: 'true', ...providerEnv };
+    // The search indexer waits: messages stay in SQLite's pending list until a search flushes it.
+    const env = { SOTONG_AT_REST: 'true', SOTONG_SEARCH_INDEX_INTERVAL_MS: '3600000', ...providerEnv };
     const cli = (...args: string[]) =>
       run(process.execPath, [CLI, 'keys', ...args], { env: { ...process.env, ...env, ...server.storeEnv, DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' } });
     const call = async <T>(command: string, args: object): Promise<T> => {
@@ -91,6 +95,17 @@ function suite(providerName: string, providerEnv: Record<string, string> | undef
       await call('message.edit', { messageId: edited.id, text: 'the plan is public now' });
     });
     after(() => server?.stop());
+
+    it('queues only keyed tokens in the search pending list (SQLite)', { skip: onPostgres && 'PostgreSQL indexes without a pending list' }, () => {
+      const db = new Database(join(server.dataDir, 'sotong.sqlite'), { readonly: true });
+      const pending = db.prepare<[], { tokens: string }>('select tokens from search_pending').all();
+      db.close();
+      assert.ok(pending.length >= KOREAN.length + 2, `the sent messages wait in search_pending (${pending.length})`);
+      for (const { tokens } of pending) {
+        assert.ok(tokens.split(' ').every((t) => /^[a-p]{20}$/.test(t)), `only keyed tokens: ${tokens}`);
+        for (const needle of NEEDLES) assert.ok(!tokens.toLowerCase().includes(needle.toLowerCase()), `"${needle}" in search_pending`);
+      }
+    });
 
     it('serves and searches the messages as before: 회의 finds 회의는 and 회의록을', async () => {
       assert.deepEqual(await texts(general), [ENGLISH, ...KOREAN]);
@@ -199,7 +214,40 @@ function suite(providerName: string, providerEnv: Record<string, string> | undef
       await assert.rejects(texts(secret), (err: { code: string; message: string }) => err.code === 'internal' && /destroyed/.test(err.message));
       assert.deepEqual(await texts(general), [ENGLISH, ...KOREAN]);
     });
+
+    it('channel.delete crypto-shreds the channel: its ciphertext, kept aside, no longer opens', async () => {
+      const doomed = await call<ChannelView>('channel.create', { name: 'doomed' });
+      const sent = await call<Message>('message.send', { channelId: doomed.id, clientMsgId: 'd1', text: 'bluefin acquisition closes monday' });
+      const [row] = await storedMessages(server, [sent.id]);
+      assert.ok(row, 'the sealed row is in the store');
+      /** Opens the kept ciphertext as a fresh server process would: keys from the store and the key provider, nothing cached. */
+      const openKept = async () => {
+        const core = await openCore(loadConfig({ ...process.env, ...env, ...server.storeEnv, DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' }));
+        try {
+          const opened = await openContent(core.keys, { channelId: doomed.id, kind: 'message', recordId: `${sent.id}@${Number(row.created_at)}` }, row.content_format, row.content);
+          return (JSON.parse(Buffer.from(opened.content).toString()) as { text: string }).text;
+        } finally {
+          await core.close();
+        }
+      };
+      assert.equal(await openKept(), 'bluefin acquisition closes monday', 'before the delete the kept ciphertext opens');
+      await call('channel.delete', { channelId: doomed.id });
+      await assert.rejects(openKept(), /destroyed|no such data key|does not open/i);
+      assert.deepEqual(await texts(general), [ENGLISH, ...KOREAN], 'other channels still open');
+    });
   });
+}
+
+/** Rows of `messages` as stored (sealed), read beside the running server. */
+function storedMessages(server: SpawnedServer, ids: string[]): Promise<{ id: string; created_at: number; content_format: string; content: Buffer }[]> {
+  const sqlText = `select id, created_at, content_format, content from messages where id in (${ids.map((_, i) => (onPostgres ? `$${i + 1}` : '?')).join(', ')})`;
+  if (onPostgres) return queryStore(server, async (db) => (await db.query(sqlText, ids)).rows);
+  const db = new Database(join(server.dataDir, 'sotong.sqlite'), { readonly: true });
+  try {
+    return Promise.resolve(db.prepare(sqlText).all(...ids) as { id: string; created_at: number; content_format: string; content: Buffer }[]);
+  } finally {
+    db.close();
+  }
 }
 
 suite('local key file', undefined);

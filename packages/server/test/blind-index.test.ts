@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { BlindIndex } from '../src/search/blind-index.js';
 
 /** What FTS5 and tsquery phrase matching do: every phrase occurs as consecutive tokens. */
@@ -40,5 +41,15 @@ describe('blind search index', () => {
     const other = new BlindIndex(randomBytes(32));
     assert.notDeepEqual(other.documentTokens('budget'), index.documentTokens('budget'));
     assert.deepEqual(index.documentTokens('budget'), index.documentTokens('BUDGET'), 'and the same under the same key (the leakage we document)');
+  });
+
+  it('caches keyed tokens within a bound, with the same tokens as without, and shows no word when logged', () => {
+    const key = randomBytes(32);
+    const small = new BlindIndex(key, 4);
+    const texts = ['budget review friday', 'budget 회의록 friday', 'alpha beta gamma delta epsilon', 'budget review friday'];
+    for (const text of texts) assert.deepEqual(small.documentTokens(text), new BlindIndex(key, 0).documentTokens(text), text);
+    assert.deepEqual(small.queryPhrases('"budget review" 회'), new BlindIndex(key, 0).queryPhrases('"budget review" 회'));
+    const shown = `${JSON.stringify({ index: small })} ${inspect(small, { showHidden: true, depth: 5 })}`;
+    for (const word of ['budget', 'friday', 'epsilon', '회의']) assert.ok(!shown.includes(word), `"${word}" shows in ${shown}`);
   });
 });

@@ -18,6 +18,8 @@ const PASSES_THROUGH = new Set([
   'byIds',
   'byClientMsgId',
   'tombstone',
+  'liveKeysOfChannel',
+  'tombstoneChannel',
   'addReply',
   'removeReply',
   'setPinned',
@@ -52,6 +54,11 @@ function isSealedRow(value: unknown): value is MessageRow {
 export class AtRest {
   /** Channel → workspace, which never changes: saves a read per message. */
   private readonly workspaceOf = new Map<string, string>();
+  /**
+   * One blind index (and its token cache) per index key, for as long as the key ring holds that
+   * key in memory: a shredded or evicted key takes its cache with it.
+   */
+  private readonly indexes = new WeakMap<Buffer, BlindIndex>();
 
   constructor(
     readonly ring: KeyRing,
@@ -74,13 +81,23 @@ export class AtRest {
       this.workspaceOf.set(channelId, workspaceId);
     }
     await this.ring.sealingKey(workspaceId, channelId);
-    return new BlindIndex((await this.ring.indexKey(workspaceId)).key).documentTokens(text);
+    return (await this.blindIndex(workspaceId)).documentTokens(text);
   }
 
   /** A search query as the index holds it: keyed tokens when on. */
   async queryPhrases(workspaceId: string, query: string): Promise<string[][]> {
     if (!this.enabled) return queryPhrases(query);
-    return new BlindIndex((await this.ring.indexKey(workspaceId)).key).queryPhrases(query);
+    return (await this.blindIndex(workspaceId)).queryPhrases(query);
+  }
+
+  private async blindIndex(workspaceId: string): Promise<BlindIndex> {
+    const { key } = await this.ring.indexKey(workspaceId);
+    let index = this.indexes.get(key);
+    if (!index) {
+      index = new BlindIndex(key);
+      this.indexes.set(key, index);
+    }
+    return index;
   }
 
   wrap(provider: StoreProvider): StoreProvider {
@@ -88,6 +105,7 @@ export class AtRest {
       dialect: provider.dialect,
       read: this.layer(provider.read),
       transaction: (work) => provider.transaction((tx) => work(this.layer(tx))),
+      synced: () => provider.synced(),
       ping: () => provider.ping(),
       close: () => provider.close(),
     };

@@ -139,6 +139,11 @@ export class KeyRing {
     return destroyed;
   }
 
+  /** After a transaction destroyed the scope's keys itself (`channel.delete`): drops them from memory too. */
+  forgetScope(scope: string): void {
+    this.forget((c) => c.scope === scope);
+  }
+
   async shredWorkspace(workspaceId: string): Promise<number> {
     const destroyed = await this.store.transaction((tx) => tx.dataKeys.destroyWorkspace(workspaceId));
     this.forget((c) => c.workspaceId === workspaceId);

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { inspect } from 'node:util';
 import { queryPhrases, tokenize } from './tokenize.js';
 
 /** Bits of each keyed token kept: 80 (collisions among even 10⁸ distinct tokens are improbable). */
@@ -6,6 +7,8 @@ const TOKEN_NIBBLES = 20;
 const CJK_CHAR = /^[\p{Script=Hangul}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]$/u;
 /** Hex in letters a–p: a plain word to FTS5's unicode61 and to PostgreSQL's parser alike (digits could be read as numbers). */
 const LETTERS = 'abcdefghijklmnop';
+/** Keyed tokens remembered per index key: chat words repeat, and an HMAC costs a few µs each. */
+export const TOKEN_CACHE_SIZE = 8192;
 
 /**
  * Search without a plaintext index: every normalised token (words, Hangul/CJK bigrams, from
@@ -21,7 +24,22 @@ const LETTERS = 'abcdefghijklmnop';
  * which messages share tokens and how often each occurs, though not what they are.
  */
 export class BlindIndex {
-  constructor(private readonly key: Buffer) {}
+  /** Token → keyed token, least recently used first. It maps words to their hashes: never logged (see below). */
+  readonly #cache = new Map<string, string>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly cacheSize = TOKEN_CACHE_SIZE,
+  ) {}
+
+  /** Logs and errors show neither the key nor the cached words. */
+  toJSON(): string {
+    return 'BlindIndex';
+  }
+
+  [inspect.custom](): string {
+    return 'BlindIndex';
+  }
 
   /** The keyed tokens to index for a message's text. */
   documentTokens(text: string): string[] {
@@ -41,7 +59,21 @@ export class BlindIndex {
   }
 
   private hash(domain: 't' | 'c', token: string): string {
-    const digest = createHmac('sha256', this.key).update(`${domain}\0${token}`).digest();
+    const input = `${domain}\0${token}`;
+    const cached = this.#cache.get(input);
+    if (cached !== undefined) {
+      this.#cache.delete(input);
+      this.#cache.set(input, cached);
+      return cached;
+    }
+    const keyed = this.keyed(input);
+    this.#cache.set(input, keyed);
+    if (this.#cache.size > this.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+    return keyed;
+  }
+
+  private keyed(input: string): string {
+    const digest = createHmac('sha256', this.key).update(input).digest();
     let out = '';
     for (let i = 0; i < TOKEN_NIBBLES / 2; i++) out += LETTERS[digest[i]! >> 4]! + LETTERS[digest[i]! & 15]!;
     return out;

@@ -8,6 +8,7 @@ import {
 } from '@sotong/protocol';
 import type { BusMessage } from '../bus/bus.js';
 import { newId } from '../ids.js';
+import { channelScope } from '../keys/key-ring.js';
 import type { ChannelRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { loadChannel, type ServiceDeps } from './context.js';
@@ -91,6 +92,7 @@ export class ChannelService {
         created_by: actor.userId,
         created_at: now,
         archived_at: null,
+        deleted_at: null,
         last_seq: 0,
         member_count: 0,
         dm_key: null,
@@ -121,6 +123,7 @@ export class ChannelService {
         created_by: actor.userId,
         created_at: now,
         archived_at: null,
+        deleted_at: null,
         last_seq: 0,
         member_count: 0,
         dm_key: dmKey,
@@ -157,6 +160,41 @@ export class ChannelService {
       await tx.channels.update(channelId, { archived_at: now });
       return { result: undefined, publish: published([event]) };
     });
+  }
+
+  /**
+   * Deletes a channel for everyone: its messages are tombstoned (content, search index, reactions
+   * gone), its files released for the sweeper, every member leaves, and the name is free again.
+   * The `channel.deleted` event reaches the members before their subscriptions end.
+   */
+  async delete(actor: Actor, channelId: string): Promise<void> {
+    await this.deps.queue.run(async (tx) => {
+      const ctx = await loadChannel(tx, channelId, actor.userId);
+      assertCan(actor, 'channel.delete', { kind: 'channel', ...ctx });
+      const now = this.deps.now();
+      const event = await appendEvent(tx, channelId, actor.userId, now, 'channel.deleted', {});
+      for (const key of await tx.messages.liveKeysOfChannel(channelId)) await tx.search.remove(key);
+      await tx.messages.tombstoneChannel(channelId, now);
+      await tx.files.releaseOfChannel(channelId, now);
+      const memberIds = await tx.channels.memberIds(channelId);
+      for (const userId of memberIds) await tx.channels.removeMember(channelId, userId);
+      await tx.channels.update(channelId, { deleted_at: now, name: channelId, topic: '', purpose: '' });
+      // Crypto-shredding (docs/encryption.md): whatever ciphertext of the channel outlives the
+      // tombstones (WAL, backups, replicas) can no longer be opened once its data keys are gone.
+      const keysDestroyed = await tx.dataKeys.destroyScope(channelScope(channelId));
+      await tx.security.audit({
+        at: now,
+        workspace_id: ctx.channel.workspace_id,
+        actor_id: actor.userId,
+        action: 'channel.deleted',
+        target: channelId,
+        address: null,
+        details: JSON.stringify({ name: ctx.channel.name, kind: ctx.channel.kind, members: memberIds.length, keysDestroyed }),
+      });
+      const leaves: BusMessage[] = memberIds.map((userId) => ({ kind: 'membership', userId, channelId, joined: false, seq: event.seq }));
+      return { result: undefined, publish: [{ kind: 'event', event }, ...leaves] };
+    });
+    this.deps.atRest.ring.forgetScope(channelScope(channelId));
   }
 
   async join(actor: Actor, channelId: string): Promise<ChannelView> {
