@@ -62,6 +62,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
   const bus = await openBus(config, log);
   const keys = await openKeyRing(config, plainStore, metrics.registry, log);
   const atRest = new AtRest(keys, plainStore, config.atRest);
+  log.info({ atRest: config.atRest, keyProvider: keys.provider.name, masterKey: await keys.provider.currentCmkId() }, 'encryption at rest');
   // Everything above the store reads and writes through the encryption-at-rest layer.
   const store = atRest.wrap(plainStore);
   const presence = new PresenceTracker(bus, config.heartbeatMs);

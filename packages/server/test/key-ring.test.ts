@@ -10,6 +10,7 @@ import { channelScope, KeyRing, KeysUnavailableError, type KeyRingOptions } from
 import { LocalKeyProvider } from '../src/keys/local.js';
 import { KeyProviderUnavailableError, KeyRejectedError } from '../src/keys/provider.js';
 import { openContent, sealContent, SEALED_V1, type Binding } from '../src/keys/sealed.js';
+import { AtRest } from '../src/keys/at-rest.js';
 import type { StoreProvider } from '../src/store/store.js';
 import { openTestStore } from './support/store.js';
 
@@ -132,6 +133,29 @@ describe('data keys: envelope encryption over the store', () => {
     await assert.rejects(openContent(r, at('s1', 'ch_shred'), sealed.format, sealed.content), (err: KeyRejectedError) => (err.details as { reason: string }).reason === 'key_destroyed');
     await assert.rejects(openContent(await ring(), at('s1', 'ch_shred'), sealed.format, sealed.content), KeyRejectedError);
     assert.ok(await openContent(r, at('s2', 'ch_keep'), kept.format, kept.content));
+  });
+
+  it('keeps at most the configured number of keys in memory, and still opens everything', async () => {
+    const r = await ring({ cacheSize: 2 });
+    const sealed = [];
+    for (const ch of ['ch_b1', 'ch_b2', 'ch_b3', 'ch_b4']) sealed.push(await sealContent(r, at(`b_${ch}`, ch), 'text/v1', text));
+    const before = await kmsUses('decrypt');
+    for (const [i, ch] of ['ch_b1', 'ch_b2', 'ch_b3', 'ch_b4'].entries()) assert.ok(await openContent(r, at(`b_${ch}`, ch), sealed[i]!.format, sealed[i]!.content));
+    assert.ok((await kmsUses('decrypt')) - before >= 2, 'evicted keys came back from the KMS');
+  });
+
+  it('refuses, while on, a message store write path it does not know, instead of storing plaintext', async () => {
+    const layered = new AtRest(await ring(), store, true).wrap(store);
+    const messages = store.read.messages as unknown as Record<string, unknown>;
+    messages.insertMany = async () => undefined;
+    try {
+      const insertMany = (layered.read.messages as unknown as Record<string, () => Promise<void>>).insertMany!;
+      assert.throws(() => insertMany(), (err: { details?: { reason?: string } }) => err.details?.reason === 'unsealed_write_path');
+      const off = new AtRest(await ring(), store, false).wrap(store);
+      await (off.read.messages as unknown as Record<string, () => Promise<void>>).insertMany!();
+    } finally {
+      delete messages.insertMany;
+    }
   });
 
   it('rotates the master key: every data key is re-wrapped (resumably), content untouched still opens', async () => {

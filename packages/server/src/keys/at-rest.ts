@@ -80,7 +80,7 @@ export class AtRest {
       if (this.workspaceOf.size >= 100_000) this.workspaceOf.clear();
       this.workspaceOf.set(channelId, workspaceId);
     }
-    await this.ring.sealingKey(workspaceId, channelId);
+    await this.ring.prepareChannel(workspaceId, channelId);
     return (await this.blindIndex(workspaceId)).documentTokens(text);
   }
 

@@ -75,9 +75,14 @@ export class KeyRing {
     return this.use(await this.currentOf(workspaceId, channelScope(channelId), true));
   }
 
+  /** Makes the channel's current key ready in memory (creating or rolling it over if needed), without counting a use. */
+  async prepareChannel(workspaceId: string, channelId: string): Promise<void> {
+    await this.currentOf(workspaceId, channelScope(channelId), true);
+  }
+
   /**
    * The channel's current key without any I/O, for sealing inside a store transaction (where the
-   * KMS and a new key's own transaction cannot be waited for): `sealingKey` must have run just
+   * KMS and a new key's own transaction cannot be waited for): `prepareChannel` must have run just
    * before. Undefined if it did not.
    */
   preparedKey(channelId: string): DataKey | undefined {
@@ -184,7 +189,10 @@ export class KeyRing {
     this.dropKeysPastGrace();
     let current = this.current.get(scope);
     if (current && !this.expired(current)) {
-      if (this.now() - (this.cache.get(current.row.id)?.checkedAt ?? 0) < this.options.cacheTtlMs) return current;
+      if (this.now() - (this.cache.get(current.row.id)?.checkedAt ?? 0) < this.options.cacheTtlMs) {
+        this.setCurrent(scope, current);
+        return current;
+      }
       // Stale: re-read the row (another process may have retired or shredded it) and re-check with the KMS.
       const row = await this.store.read.dataKeys.byId(current.row.id);
       if (!row) {
@@ -220,7 +228,7 @@ export class KeyRing {
       const candidate: Current = { row: newest, key: Buffer.alloc(0), uses: Math.max(newest.uses, mine?.uses ?? 0), unsaved: mine?.unsaved ?? 0 };
       if (!this.expired(candidate)) {
         candidate.key = (await this.keyById(newest.id)).key;
-        this.current.set(scope, candidate);
+        this.setCurrent(scope, candidate);
         return candidate;
       }
     }
@@ -262,13 +270,24 @@ export class KeyRing {
       const winner = await this.store.read.dataKeys.newest(scope);
       if (!winner || winner.version < version) throw err;
       const theirs: Current = { row: winner, key: (await this.keyById(winner.id)).key, uses: winner.uses, unsaved: 0 };
-      this.current.set(scope, theirs);
+      this.setCurrent(scope, theirs);
       return theirs;
     }
     if (old && old.unsaved > 0) this.flushUses(old);
     const fresh: Current = { row, key: this.remember(row, generated.plaintext), uses: 0, unsaved: 0 };
-    this.current.set(scope, fresh);
+    this.setCurrent(scope, fresh);
     return fresh;
+  }
+
+  /** Current keys are bounded like the cache: the least recently used scope goes first (its uses written back). */
+  private setCurrent(scope: string, current: Current): void {
+    this.current.delete(scope);
+    this.current.set(scope, current);
+    while (this.current.size > this.options.cacheSize) {
+      const [oldest, evicted] = this.current.entries().next().value as [string, Current];
+      if (evicted.unsaved > 0) this.flushUses(evicted);
+      this.current.delete(oldest);
+    }
   }
 
   private async unwrap(row: DataKeyRow): Promise<Buffer> {
