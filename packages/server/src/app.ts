@@ -7,6 +7,9 @@ import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
 import { openDirectory } from './directory/open.js';
 import { createHttpServer } from './http/server.js';
+import { AtRest } from './keys/at-rest.js';
+import type { KeyRing } from './keys/key-ring.js';
+import { openKeyRing } from './keys/open.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Hub } from './realtime/hub.js';
@@ -50,6 +53,8 @@ export interface Core {
   services: Services;
   files: FileService;
   passkeys: PasskeyService;
+  /** Data keys under the configured KMS/HSM (docs/encryption.md). */
+  keys: KeyRing;
   close(): Promise<void>;
 }
 
@@ -62,8 +67,13 @@ async function openBus(config: Config, log: Logger): Promise<Bus> {
 
 export async function openCore(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Core> {
   const metrics = createMetrics();
-  const store = await openStore(config, log);
+  const plainStore = await openStore(config, log);
   const bus = await openBus(config, log);
+  const keys = await openKeyRing(config, plainStore, metrics.registry, log);
+  const atRest = new AtRest(keys, plainStore, config.atRest);
+  log.info({ atRest: config.atRest, keyProvider: keys.provider.name, masterKey: await keys.provider.currentCmkId() }, 'encryption at rest');
+  // Everything above the store reads and writes through the encryption-at-rest layer.
+  const store = atRest.wrap(plainStore);
   const presence = new PresenceTracker(bus, config.heartbeatMs);
   const queue = new CommitQueue(store, bus, config.commitBatchMax, metrics, log);
   const deps = {
@@ -71,6 +81,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     queue,
     bus,
     presence,
+    atRest,
     limits: {
       maxMessageChars: config.maxMessageChars,
       scryptCost: config.scryptCost,
@@ -104,7 +115,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     org: new OrgChartService(deps),
     ...(directory ? { directory } : {}),
   };
-  const blobs = await openBlobStore(config, log);
+  const blobs = await openBlobStore(config, log, keys);
   const files = new FileService(deps, blobs, {
     maxFileBytes: config.maxFileBytes,
     quotaUserBytes: config.fileQuotaUserBytes,
@@ -126,12 +137,15 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     services,
     files,
     passkeys,
+    keys,
     async close() {
       await previews.idle();
       await indexer.close();
       blobs.close?.();
       presence.close();
       await bus.close();
+      await keys.close();
+      await keys.provider.close();
       await store.close();
     },
   };

@@ -4,6 +4,7 @@ import { SotongError } from '@sotong/protocol';
 import { openCore, startServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { permissionTable } from './services/permission-matrix.js';
+import { KeyAdmin } from './keys/admin.js';
 
 const USAGE = `usage:
   sotong serve [--config FILE]
@@ -12,6 +13,10 @@ const USAGE = `usage:
   sotong admin grant-system-admin --email EMAIL
   sotong admin revoke-system-admin --email EMAIL
   sotong admin permissions          print the permission matrix (Markdown)
+  sotong keys status
+  sotong keys rotate-master [--rewrap-only]
+  sotong keys rotate-channel --channel ID
+  sotong keys shred (--channel ID | --workspace ID) --yes
 
 Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
 optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
@@ -44,7 +49,7 @@ async function serve(configFile: string | undefined): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-async function admin(command: string | undefined, options: Record<string, string | undefined>): Promise<void> {
+async function admin(command: string | undefined, options: Record<string, string | boolean | undefined> & { config?: string; email?: string; name?: string; password?: string; role?: string }): Promise<void> {
   // The matrix is the code's, not the database's: printed without opening the store.
   if (command === 'permissions') return void process.stdout.write(`${permissionTable()}\n`);
   const core = await openCore(loadConfig(process.env, options.config ?? process.env.SOTONG_CONFIG));
@@ -72,6 +77,40 @@ async function admin(command: string | undefined, options: Record<string, string
   }
 }
 
+/** Key operations (docs/encryption.md): run against the store and key provider the server uses, while it runs. */
+async function keys(command: string | undefined, options: { config?: string; channel?: string; workspace?: string; 'rewrap-only'?: boolean; yes?: boolean }): Promise<void> {
+  const core = await openCore(loadConfig(process.env, options.config ?? process.env.SOTONG_CONFIG));
+  const admin = new KeyAdmin(core.keys, core.store);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  try {
+    if (command === 'status') {
+      const s = await admin.status();
+      out(`provider: ${s.provider}\ncurrent master key: ${s.currentCmkId}\ndata keys: ${s.keys} in ${s.scopes} channels/workspaces`);
+      for (const [cmk, n] of Object.entries(s.keysByCmk)) out(`  under ${cmk}: ${n}${cmk === s.currentCmkId ? ' (current)' : ''}`);
+      out(`encryption at rest: ${core.config.atRest ? 'on' : 'off'}`);
+    } else if (command === 'rotate-master') {
+      const result = await admin.rotateMaster({
+        rewrapOnly: options['rewrap-only'] === true,
+        onProgress: (done, remaining) => process.stderr.write(`rewrapped ${done}, ${remaining} to go\n`),
+      });
+      out(`master key ${result.cmkId} is current; ${result.rewrapped} data keys rewrapped`);
+    } else if (command === 'rotate-channel') {
+      if (!options.channel) throw new SotongError('bad_request', '--channel is required');
+      await admin.rotateChannel(options.channel);
+      out(`channel ${options.channel}: its next message gets a new data key`);
+    } else if (command === 'shred') {
+      if (!options.channel === !options.workspace) throw new SotongError('bad_request', 'give one of --channel or --workspace');
+      if (!options.yes) throw new SotongError('bad_request', 'shredding cannot be undone: add --yes');
+      const destroyed = options.channel ? await admin.shredChannel(options.channel) : await admin.shredWorkspace(options.workspace!);
+      out(`destroyed ${destroyed} data keys of ${options.channel ? `channel ${options.channel}` : `workspace ${options.workspace}`}`);
+    } else {
+      throw new SotongError('bad_request', USAGE);
+    }
+  } finally {
+    await core.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -81,11 +120,16 @@ async function main(): Promise<void> {
       name: { type: 'string' },
       password: { type: 'string' },
       role: { type: 'string' },
+      channel: { type: 'string' },
+      workspace: { type: 'string' },
+      'rewrap-only': { type: 'boolean' },
+      yes: { type: 'boolean' },
     },
   });
   const [command, sub] = positionals;
   if (command === 'serve') return serve(values.config);
   if (command === 'admin') return admin(sub, values);
+  if (command === 'keys') return keys(sub, values);
   throw new SotongError('bad_request', USAGE);
 }
 

@@ -12,12 +12,12 @@ const mimePatterns = z
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((p) => p.trim().toLowerCase()).filter((p) => p.length > 0))
   .pipe(z.array(z.string().regex(/^[a-z0-9.+-]+\/([a-z0-9.+-]+|\*)$/, 'a MIME type or type/*')));
 
-/** `true`/`false` (or 1/0) in the environment, a boolean in a config file. */
+/** true/false (or 1/0, yes/no, on/off) in the environment, a boolean in a config file. */
 const flag = (fallback: boolean) =>
   z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
     .default(fallback)
-    .transform((v) => v === true || v === 'true' || v === '1');
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
 /** A listening port, or unset for a listener that is off; 0 picks a free port. */
 const optionalPort = z.coerce.number().int().min(0).max(65535).optional();
 
@@ -97,6 +97,22 @@ const settings = {
   maxConnectionsPerUser: { env: 'SOTONG_MAX_CONNECTIONS_PER_USER', schema: int(1, 20) },
   userCommandsPerSecond: { env: 'SOTONG_USER_COMMANDS_PER_SECOND', schema: int(1, 100) },
   userCommandBurst: { env: 'SOTONG_USER_COMMAND_BURST', schema: int(1, 400) },
+  /** Encryption at rest (docs/encryption.md): content, edits, files and the search index sealed under KMS data keys. */
+  atRest: { env: 'SOTONG_AT_REST', schema: flag(true) },
+  keyProvider: { env: 'SOTONG_KEY_PROVIDER', schema: z.enum(['local', 'pkcs11']).default('local') },
+  /** Base64 AES-256 keys, comma-separated, the last current; unset: a key file under DATA_DIR. */
+  masterKey: { env: 'SOTONG_MASTER_KEY', schema: z.string().min(1).optional() },
+  masterKeyFile: { env: 'SOTONG_MASTER_KEY_FILE', schema: z.string().min(1).optional() },
+  pkcs11Library: { env: 'SOTONG_PKCS11_LIBRARY', schema: z.string().min(1).default('/usr/lib/softhsm/libsofthsm2.so') },
+  pkcs11Token: { env: 'SOTONG_PKCS11_TOKEN', schema: z.string().min(1).default('sotong') },
+  pkcs11Pin: { env: 'SOTONG_PKCS11_PIN', schema: z.string().min(1).optional() },
+  pkcs11KeyLabel: { env: 'SOTONG_PKCS11_KEY_LABEL', schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . and -').default('sotong-cmk') },
+  dataKeyLifetimeMs: { env: 'SOTONG_DATA_KEY_LIFETIME_MS', schema: int(1000, 24 * 3_600_000) },
+  dataKeyMaxMessages: { env: 'SOTONG_DATA_KEY_MAX_MESSAGES', schema: int(1, 100_000) },
+  dataKeyCacheSize: { env: 'SOTONG_DATA_KEY_CACHE_SIZE', schema: int(1, 10_000) },
+  dataKeyCacheTtlMs: { env: 'SOTONG_DATA_KEY_CACHE_TTL_MS', schema: int(1000, 5 * 60_000) },
+  /** How long cached keys keep working while the key provider is unreachable; then the server fails closed. */
+  kmsOutageGraceMs: { env: 'SOTONG_KMS_OUTAGE_GRACE_MS', schema: int(0, 15 * 60_000) },
   /** SAML single sign-on (docs/identity.md); unset: off. */
   saml: { env: 'SOTONG_SAML', schema: samlSetting },
   /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */

@@ -94,6 +94,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   const storeEnv: Record<string, string> = pgUrl
     ? { DATABASE_URL: pgUrl, SOTONG_PG_SCHEMA: options.env?.SOTONG_PG_SCHEMA ?? ownSchema! }
     : { DATA_DIR: dataDir, ...(explicitUrl !== undefined ? { DATABASE_URL: explicitUrl } : {}) };
+  // The master key is part of reading the store (encryption at rest): another node or a CLI
+  // command on this store uses this server's key file.
+  storeEnv.SOTONG_MASTER_KEY_FILE = options.env?.SOTONG_MASTER_KEY_FILE ?? join(dataDir, 'master.key');
   const admin = { email: 'admin@sotong.test', password: 'lantern over the quiet harbour' };
   let child: ChildProcess | undefined;
   let log = '';

@@ -31,6 +31,9 @@ describe('files in S3-compatible storage (BLOB_URL)', () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const file = await upload(server, alice.token, channel.id, '영상.bin', bytes);
     assert.ok(s3.hasObjectEnding(sha256(bytes)), 'the blob is an object in the bucket');
+    const stored = s3.objectBytes(sha256(bytes));
+    assert.equal(stored.subarray(0, 4).toString(), 'SBL1', 'sealed by encryption at rest (on by default)');
+    assert.ok(!stored.includes(bytes.subarray(0, 64)) && !stored.includes(bytes.subarray(2_000_000, 2_000_064)), 'the object holds none of the bytes');
     assert.equal(existsSync(join(server.dataDir, 'blobs')), false, 'nothing under DATA_DIR/blobs');
 
     const whole = await download(server, alice.token, file.id);

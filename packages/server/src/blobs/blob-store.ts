@@ -22,3 +22,12 @@ export interface BlobStore {
   exists(sha256: string): Promise<boolean>;
   delete(sha256: string): Promise<void>;
 }
+
+/** What the encryption-at-rest layer (`sealed.ts`) needs of a store underneath it. */
+export interface RawBlobStore extends BlobStore {
+  /** Streams `bytes` in and stores them under the id `idOf()` gives once they are all in (the caller's hash of what they stand for). */
+  putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void>;
+  /** The stored size in bytes. */
+  size(sha256: string): Promise<number>;
+  close?(): void;
+}

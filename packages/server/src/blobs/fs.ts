@@ -5,7 +5,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore, ByteRange, StoredBlob } from './blob-store.js';
+import type { ByteRange, RawBlobStore, StoredBlob } from './blob-store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -14,7 +14,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
  * (same file system, so the final rename is atomic) while it is hashed; readers never see a
  * partial blob, and a second upload of the same bytes just replaces the file with identical bytes.
  */
-export class FsBlobStore implements BlobStore {
+export class FsBlobStore implements RawBlobStore {
   private readonly tmp: string;
 
   constructor(private readonly root: string) {
@@ -22,8 +22,6 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
-    await mkdir(this.tmp, { recursive: true });
-    const temp = join(this.tmp, randomBytes(12).toString('hex'));
     const hash = createHash('sha256');
     let size = 0;
     async function* counted() {
@@ -34,17 +32,27 @@ export class FsBlobStore implements BlobStore {
         yield chunk;
       }
     }
+    let sha256 = '';
+    await this.putAs(counted(), () => (sha256 = hash.digest('hex')));
+    return { sha256, size };
+  }
+
+  async putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void> {
+    await mkdir(this.tmp, { recursive: true });
+    const temp = join(this.tmp, randomBytes(12).toString('hex'));
     try {
-      await pipeline(counted, createWriteStream(temp, { flags: 'wx' }));
-      const sha256 = hash.digest('hex');
-      const final = this.pathOf(sha256);
+      await pipeline(bytes, createWriteStream(temp, { flags: 'wx' }));
+      const final = this.pathOf(idOf());
       await mkdir(join(final, '..'), { recursive: true });
       await rename(temp, final);
-      return { sha256, size };
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
     }
+  }
+
+  async size(sha256: string): Promise<number> {
+    return (await stat(this.pathOf(sha256))).size;
   }
 
   get(sha256: string, range?: ByteRange): Readable {

@@ -10,7 +10,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { SotongError } from '@sotong/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { BlobStore, ByteRange, StoredBlob } from './blob-store.js';
+import type { ByteRange, RawBlobStore, StoredBlob } from './blob-store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** 5 MiB is S3's smallest multipart part: memory per upload stays near PART_BYTES × QUEUE. */
@@ -67,7 +67,7 @@ export function parseS3Url(raw: string): S3Location {
  * GetObject's Range for byte ranges. CopyObject takes objects up to 5 GiB: larger files need
  * another store.
  */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements RawBlobStore {
   private readonly client: S3Client;
 
   constructor(private readonly location: S3Location) {
@@ -75,8 +75,6 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
-    const { bucket, prefix } = this.location;
-    const temp = `${prefix}tmp/${randomBytes(12).toString('hex')}`;
     const hash = createHash('sha256');
     let size = 0;
     async function* counted() {
@@ -87,23 +85,35 @@ export class S3BlobStore implements BlobStore {
         yield chunk;
       }
     }
-    const body = Readable.from(counted());
+    let sha256 = '';
+    await this.putAs(counted(), () => (sha256 = hash.digest('hex')));
+    return { sha256, size };
+  }
+
+  async putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void> {
+    const { bucket, prefix } = this.location;
+    const temp = `${prefix}tmp/${randomBytes(12).toString('hex')}`;
+    const body = Readable.from(bytes);
     let failure: unknown;
     // lib-storage reads the body itself; an error thrown by the generator must end the upload, not vanish.
     body.once('error', (err) => (failure = err));
     try {
       await new Upload({ client: this.client, params: { Bucket: bucket, Key: temp, Body: body }, partSize: PART_BYTES, queueSize: QUEUE }).done();
       if (failure) throw failure;
-      const sha256 = hash.digest('hex');
+      const sha256 = idOf();
       if (!(await this.exists(sha256))) {
         await this.client.send(new CopyObjectCommand({ Bucket: bucket, Key: this.keyOf(sha256), CopySource: `${bucket}/${encodeURIComponent(temp).replace(/%2F/g, '/')}` }));
       }
-      return { sha256, size };
     } catch (err) {
       throw failure ?? err;
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: temp })).catch(() => undefined);
     }
+  }
+
+  async size(sha256: string): Promise<number> {
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(sha256) }));
+    return Number(head.ContentLength ?? 0);
   }
 
   get(sha256: string, range?: ByteRange): Readable {

@@ -8,6 +8,7 @@ import {
 } from '@sotong/protocol';
 import type { BusMessage } from '../bus/bus.js';
 import { newId } from '../ids.js';
+import { channelScope } from '../keys/key-ring.js';
 import type { ChannelRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { loadChannel, type ServiceDeps } from './context.js';
@@ -167,7 +168,7 @@ export class ChannelService {
    * The `channel.deleted` event reaches the members before their subscriptions end.
    */
   async delete(actor: Actor, channelId: string): Promise<void> {
-    return this.deps.queue.run(async (tx) => {
+    await this.deps.queue.run(async (tx) => {
       const ctx = await loadChannel(tx, channelId, actor.userId);
       assertCan(actor, 'channel.delete', { kind: 'channel', ...ctx });
       const now = this.deps.now();
@@ -178,6 +179,9 @@ export class ChannelService {
       const memberIds = await tx.channels.memberIds(channelId);
       for (const userId of memberIds) await tx.channels.removeMember(channelId, userId);
       await tx.channels.update(channelId, { deleted_at: now, name: channelId, topic: '', purpose: '' });
+      // Crypto-shredding (docs/encryption.md): whatever ciphertext of the channel outlives the
+      // tombstones (WAL, backups, replicas) can no longer be opened once its data keys are gone.
+      const keysDestroyed = await tx.dataKeys.destroyScope(channelScope(channelId));
       await tx.security.audit({
         at: now,
         workspace_id: ctx.channel.workspace_id,
@@ -185,11 +189,12 @@ export class ChannelService {
         action: 'channel.deleted',
         target: channelId,
         address: null,
-        details: JSON.stringify({ name: ctx.channel.name, kind: ctx.channel.kind, members: memberIds.length }),
+        details: JSON.stringify({ name: ctx.channel.name, kind: ctx.channel.kind, members: memberIds.length, keysDestroyed }),
       });
       const leaves: BusMessage[] = memberIds.map((userId) => ({ kind: 'membership', userId, channelId, joined: false, seq: event.seq }));
       return { result: undefined, publish: [{ kind: 'event', event }, ...leaves] };
     });
+    this.deps.atRest.ring.forgetScope(channelScope(channelId));
   }
 
   async join(actor: Actor, channelId: string): Promise<ChannelView> {

@@ -1,5 +1,6 @@
 import { SotongError, type PresenceStatus } from '@sotong/protocol';
 import type { Bus } from '../bus/bus.js';
+import type { AtRest } from '../keys/at-rest.js';
 import type { ChannelRow, MemberRow, MessageRow } from '../store/schema.js';
 import type { Store, StoreProvider } from '../store/store.js';
 import type { CommitQueue } from './commit-queue.js';
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   bus: Bus;
   presence: PresencePort;
   limits: ServiceLimits;
+  /** Encryption at rest: keys ready before a content write, the search index's tokens. */
+  atRest: AtRest;
   now: () => number;
 }
 

@@ -3,7 +3,6 @@ import type { BusMessage } from '../bus/bus.js';
 import { newId } from '../ids.js';
 import type { MessageRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { tokenize } from '../search/tokenize.js';
 import { appendEvent, published } from './channels.js';
 import { decodeText, encodeText, factsOf } from './content.js';
 import { loadChannel, loadMessage, type ServiceDeps } from './context.js';
@@ -16,6 +15,7 @@ export class MessageService {
 
   async send(actor: Actor, args: ParsedArgs<'message.send'>): Promise<Message> {
     this.checkText(args.text, args.fileIds.length > 0);
+    const tokens = await this.deps.atRest.prepare(actor.workspaceId, args.channelId, args.text);
     return this.deps.queue.run(async (tx) => {
       const ctx = await loadChannel(tx, args.channelId, actor.userId);
       assertCan(actor, 'channel.post', { kind: 'channel', ...ctx });
@@ -53,7 +53,7 @@ export class MessageService {
       const { pk: _generated, ...insertable } = row;
       row.pk = await tx.messages.insert(insertable);
       await tx.files.attach(args.fileIds, row.id);
-      await tx.search.index(row.pk, tokenize(args.text));
+      await tx.search.index(row.pk, tokens);
       if (mentioned.length > 0) await tx.messages.replaceMentions(row.id, args.channelId, seq, mentioned);
       if (root) await tx.messages.addReply(root.id, now);
       else await tx.channels.advanceRead(args.channelId, actor.userId, seq);
@@ -75,6 +75,8 @@ export class MessageService {
 
   async edit(actor: Actor, args: ParsedArgs<'message.edit'>): Promise<Message> {
     this.checkText(args.text, false);
+    const before = await this.deps.store.read.messages.byId(args.messageId);
+    const tokens = before ? await this.deps.atRest.prepare(actor.workspaceId, before.channel_id, args.text) : [];
     return this.deps.queue.run(async (tx) => {
       const ctx = await loadMessage(tx, args.messageId, actor.userId);
       assertCan(actor, 'message.edit', { kind: 'message', ...ctx });
@@ -86,7 +88,7 @@ export class MessageService {
       await tx.messages.recordEdit(old.id, old.edited_at ?? old.created_at, old.content_format, old.content);
       await tx.messages.replaceContent(old.id, format, content, now, facts.hasLink, facts.mentionsChannel);
       await tx.search.remove(old.pk);
-      await tx.search.index(old.pk, tokenize(args.text));
+      await tx.search.index(old.pk, tokens);
       const memberIds = await tx.channels.memberIds(old.channel_id);
       await tx.messages.replaceMentions(old.id, old.channel_id, Number(old.seq), this.mentionedMembers(facts, memberIds, actor.userId));
       const [message] = await hydrateMessages(tx, [(await tx.messages.byId(old.id))!], await ReadPositions.of(tx, old.channel_id));

@@ -1,5 +1,5 @@
 import { SotongError, type ParsedArgs, type SearchHit } from '@sotong/protocol';
-import { highlightTerms, normalize, queryPhrases } from '../search/tokenize.js';
+import { highlightTerms, normalize } from '../search/tokenize.js';
 import type { SearchFilter } from '../store/search.js';
 import type { ChannelService } from './channels.js';
 import type { ServiceDeps } from './context.js';
@@ -78,7 +78,7 @@ export class SearchService {
   async search(actor: Actor, args: ParsedArgs<'search'>): Promise<{ hits: SearchHit[]; nextCursor: string | null }> {
     const store = this.deps.store.read;
     const mods = parseModifiers(args.query);
-    const phrases = queryPhrases(mods.text);
+    const phrases = await this.deps.atRest.queryPhrases(actor.workspaceId, mods.text);
     if (phrases.length === 0) throw new SotongError('bad_request', 'the query has no words to search for');
     await this.indexer.flush();
 

@@ -414,6 +414,29 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '009_data_keys': {
+      async up(db: Kysely<any>) {
+        // Data keys, only ever wrapped by the CMK (see docs/encryption.md). `scope` is
+        // `channel:<id>` (content keys, one version per lifetime) or `workspace:<id>` (the search
+        // index key); `version` numbers a scope's keys.
+        await db.schema
+          .createTable('data_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('cmk_id', 'text', (c) => c.notNull())
+          .addColumn('wrapped', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .addColumn('retired_at', 'bigint')
+          .addColumn('uses', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addUniqueConstraint('data_keys_scope_version', ['scope', 'version'])
+          .execute();
+        await db.schema.createIndex('data_keys_cmk').on('data_keys').columns(['cmk_id', 'id']).execute();
+        await db.schema.createIndex('data_keys_workspace').on('data_keys').column('workspace_id').execute();
+      },
+    },
     '011_rbac': {
       async up(db: Kysely<any>) {
         await db.schema

@@ -183,6 +183,19 @@ export interface Database {
   };
   /** Holders of the server-wide operator role (docs/identity.md, "Permissions"). `granted_by` is null for the first-run admin and the CLI. */
   system_admins: { user_id: string; granted_at: number; granted_by: string | null };
+  /** Data keys wrapped by the CMK; `scope` is `channel:<id>` or `workspace:<id>` (the search index key). */
+  data_keys: {
+    id: string;
+    workspace_id: string;
+    scope: string;
+    version: number;
+    cmk_id: string;
+    wrapped: Uint8Array;
+    created_at: number;
+    expires_at: number | null;
+    retired_at: number | null;
+    uses: number;
+  };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
   search_pending: { message_pk: number; tokens: string };
@@ -198,6 +211,7 @@ export type NewMessage = Insertable<Database['messages']>;
 export type ProfileRow = Selectable<Database['user_profiles']>;
 export type DepartmentRow = Selectable<Database['departments']>;
 export type DirectoryGroupRow = Selectable<Database['directory_groups']>;
+export type DataKeyRow = Selectable<Database['data_keys']>;
 export type DeviceRow = Selectable<Database['devices']>;
 export type PasskeyRow = Selectable<Database['passkeys']>;
 export type AuditRow = Selectable<Database['audit_events']>;

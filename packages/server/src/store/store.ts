@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
 import { DirectoryStore } from './directory.js';
+import { DataKeyStore } from './data-keys.js';
 import { DeviceStore } from './devices.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
@@ -31,6 +32,7 @@ export interface Store {
   systemAdmins: SystemAdminStore;
   files: FileStore;
   directory: DirectoryStore;
+  dataKeys: DataKeyStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -68,6 +70,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     systemAdmins: new SystemAdminStore(db),
     files: new FileStore(db),
     directory: new DirectoryStore(db),
+    dataKeys: new DataKeyStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);

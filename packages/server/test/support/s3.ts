@@ -1,5 +1,5 @@
 import S3rver from 's3rver';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,6 +12,8 @@ export interface TestS3 {
   hasObjectEnding(name: string): boolean;
   /** How many objects are in the bucket. */
   objectCount(): number;
+  /** The stored bytes of the object whose key ends in `name`. */
+  objectBytes(name: string): Buffer;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startS3(): Promise<TestS3> {
     bucket,
     hasObjectEnding: (name) => objects().some((f) => f.endsWith(`${name}._S3rver_object`)),
     objectCount: () => objects().length,
+    objectBytes: (name) => readFileSync(objects().find((f) => f.endsWith(`${name}._S3rver_object`))!),
     async stop() {
       await server.close();
       rmSync(directory, { recursive: true, force: true });

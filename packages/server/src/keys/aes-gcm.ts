@@ -1,0 +1,28 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/** AES-256-GCM with a random 96-bit nonce; the output is nonce ‖ ciphertext ‖ 128-bit tag. */
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+
+export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** The plaintext, or undefined if the bytes, the key or the associated data are not the ones sealed. */
+export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | undefined {
+  if (sealed.byteLength < NONCE_BYTES + TAG_BYTES) return undefined;
+  const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+  try {
+    return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}
