@@ -7,3 +7,4 @@ export { login, loginWithCode, webSocketUrl, type LoginResult } from './http.js'
 export { FileClient, type FileClientOptions, type UploadOptions } from './files.js';
 export { isRetryable } from './errors.js';
 export { SotongError } from '@sotong/protocol';
+export { RestClient, type RestClientOptions, type TotpSetup } from './rest.js';

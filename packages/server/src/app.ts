@@ -5,6 +5,7 @@ import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
 import { createHttpServer } from './http/server.js';
+import { DEFAULT_WEB_DIR } from './http/web.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Hub } from './realtime/hub.js';
@@ -144,6 +145,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     metrics,
     log: core.log,
     // A REST body carries at most one message's worth of arguments.
+    webDir: config.webDir ?? DEFAULT_WEB_DIR,
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
     beforeScrape: () => {
       let queued = 0;

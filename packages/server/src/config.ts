@@ -66,6 +66,8 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  /** The built web client; default: packages/web/dist/app next to this server. */
+  webDir: { env: 'SOTONG_WEB_DIR', schema: z.string().min(1).optional() },
 } as const;
 
 type Settings = typeof settings;

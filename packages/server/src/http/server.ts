@@ -13,6 +13,7 @@ import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
 import { registerTusUploads, type TusOptions } from './uploads.js';
+import { registerWebApp } from './web.js';
 
 export interface HttpDeps {
   services: Services;
@@ -22,6 +23,8 @@ export interface HttpDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimit: number;
+  /** The built web client, served at `/`. */
+  webDir: string;
   /** Refreshes gauges that are read off live state rather than counted. */
   beforeScrape(): void;
 }
@@ -69,5 +72,6 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+  await registerWebApp(app, deps.webDir, deps.log);
   return app;
 }

@@ -1,0 +1,88 @@
+import { login, loginWithCode, SotongError, type LoginResult } from '@sotong/sdk';
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { httpBase } from '../session/session';
+import { errorText } from '../ui/errors';
+
+interface SecondStep {
+  challenge: string;
+  kind: 'totp' | 'enroll';
+}
+
+function secondStep(error: unknown): SecondStep | undefined {
+  if (!(error instanceof SotongError) || error.code !== 'unauthenticated') return undefined;
+  const details = error.details as { mfa?: unknown; challenge?: unknown } | undefined;
+  if ((details?.mfa === 'totp' || details?.mfa === 'enroll') && typeof details.challenge === 'string') {
+    return { challenge: details.challenge, kind: details.mfa };
+  }
+  return undefined;
+}
+
+/** Password, then (when the account has one) the authenticator code or a recovery code. */
+export function SignIn({ onSignedIn }: { onSignedIn: (result: LoginResult) => void }) {
+  const { t } = useTranslation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [step, setStep] = useState<SecondStep | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      onSignedIn(step ? await loginWithCode(httpBase(), step.challenge, code.trim()) : await login(httpBase(), email.trim(), password));
+    } catch (err) {
+      const next = step ? undefined : secondStep(err);
+      if (next) setStep(next);
+      else setError(errorText(t, err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={submit} aria-labelledby="signin-title">
+        <h1 id="signin-title">{t('signIn.title')}</h1>
+        {!step && (
+          <>
+            <label>
+              {t('signIn.email')}
+              <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+            </label>
+            <label>
+              {t('signIn.password')}
+              <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            </label>
+          </>
+        )}
+        {step?.kind === 'totp' && (
+          <label>
+            {t('signIn.code')}
+            <input inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
+            <small>{t('signIn.codeHint')}</small>
+          </label>
+        )}
+        {step?.kind === 'enroll' && <p role="alert">{t('signIn.enrollRequired')}</p>}
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        {step?.kind !== 'enroll' && (
+          <button type="submit" className="primary" disabled={busy}>
+            {step ? t('signIn.verify') : t('signIn.submit')}
+          </button>
+        )}
+        {step && (
+          <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>
+            {t('signIn.back')}
+          </button>
+        )}
+      </form>
+    </main>
+  );
+}
