@@ -1,5 +1,6 @@
 import type { LoginResult } from '@sotong/sdk';
 import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import { SignIn } from '../auth/SignIn';
 import { SessionContext } from '../session/context';
 import { DirectoryProvider } from '../session/directory';
@@ -7,12 +8,20 @@ import { openSession, type Session } from '../session/session';
 import { Workspace } from './Workspace';
 
 export function App() {
+  const { t } = useTranslation();
   const [session, setSession] = useState<Session | null>(null);
+  const [connecting, setConnecting] = useState(false);
 
+  // The workspace shows once the first connection is up and the channel list loaded, so every
+  // screen can call the server from its first render; later drops reconnect in place.
   function signedIn(result: LoginResult) {
     const next = openSession(result);
-    void next.client.connect().catch(() => setSession(null));
-    setSession(next);
+    setConnecting(true);
+    next.client
+      .connect()
+      .then(() => setSession(next))
+      .catch(() => setSession(null))
+      .finally(() => setConnecting(false));
   }
 
   async function signOut() {
@@ -22,6 +31,12 @@ export function App() {
     setSession(null);
   }
 
+  if (connecting)
+    return (
+      <main className="signin" role="status">
+        {t('connection.connecting')}
+      </main>
+    );
   if (!session) return <SignIn onSignedIn={signedIn} />;
   return (
     <SessionContext.Provider value={session}>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { AdminConsole } from '../admin/AdminConsole';
 import { ChannelBrowser } from '../browse/ChannelBrowser';
@@ -29,9 +29,15 @@ export function Workspace({ onSignOut }: { onSignOut: () => void }) {
   useUnreadTitle();
   useNotifications(channelId);
 
-  // Open the first channel once the list arrives; leave a channel that disappeared.
+  // Open the first channel at the start, and when the open one goes away (left, kicked). A channel
+  // just created or joined may not be in the list yet: wait for it rather than jump elsewhere.
+  const seen = useRef(new Set<string>());
   useEffect(() => {
-    if (channelId && channels.has(channelId)) return;
+    if (channelId && channels.has(channelId)) {
+      seen.current.add(channelId);
+      return;
+    }
+    if (channelId && !seen.current.has(channelId)) return;
     const first = [...channels.values()].find((c) => c.kind === 'public' || c.kind === 'private') ?? channels.values().next().value;
     setChannelId(first?.id ?? null);
   }, [channels, channelId]);

@@ -23,10 +23,13 @@ export function DirectoryProvider({ children }: { children: ReactNode }) {
       if (!live) return;
       setUsers(new Map(list.map((u) => [u.id, u])));
       const { presence: known } = await client.call('presence.get', { userIds: list.map((u) => u.id) });
-      if (live) setPresence((old) => new Map([...Object.entries(known), ...old]));
+      if (live) setPresence(new Map(Object.entries(known)));
     }).catch(() => {});
+    // After a reconnect, people and presence may have changed while we were away.
+    const off = client.on('status', (status) => status.state === 'ready' && setGeneration((g) => g + 1));
     return () => {
       live = false;
+      off();
     };
   }, [client, generation]);
 
