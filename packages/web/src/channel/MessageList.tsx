@@ -1,10 +1,11 @@
 import type { Message } from '@sotong/protocol';
 import type { OutboxEntry } from '@sotong/sdk';
-import { Fragment, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { dayKey, formatDay } from '../i18n/format';
 import { MessageItem, type MessageActions } from './MessageItem';
 import { PendingItem } from './PendingItem';
+import type { OlderPage } from './useChannelMessages';
 
 interface Props extends MessageActions {
   messages: readonly Message[];
@@ -15,7 +16,7 @@ interface Props extends MessageActions {
   unreadAfter: number;
   hasMoreBefore: boolean;
   loadingOlder: boolean;
-  loadOlder: () => Promise<void>;
+  loadOlder: () => Promise<OlderPage>;
   onAtBottom: (atBottom: boolean) => void;
 }
 
@@ -35,10 +36,13 @@ export function MessageList(props: Props) {
   const firstId = useRef<string | undefined>(undefined);
   const heightBefore = useRef(0);
   const [showJump, setShowJump] = useState(false);
+  const [jumping, setJumping] = useState(false);
 
   const hasPending = pending.length > 0;
-  const firstUnread = messages.find((m) => m.seq > unreadAfter && m.senderId !== me);
-  const unreadNotLoaded = !firstUnread && props.hasMoreBefore && unreadAfter > 0 && (messages[0]?.seq ?? 0) > unreadAfter + 1;
+  // The first unread is known only once the message before it is loaded too (or there is none).
+  const unreadIndex = messages.findIndex((m) => m.seq > unreadAfter && m.senderId !== me);
+  const firstUnread = unreadIndex > 0 || (unreadIndex === 0 && !props.hasMoreBefore) ? messages[unreadIndex] : undefined;
+  const unreadNotLoaded = !firstUnread && unreadIndex === 0;
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -50,6 +54,20 @@ export function MessageList(props: Props) {
     heightBefore.current = el.scrollHeight;
     setShowJump(Boolean(firstUnread || unreadNotLoaded) && !isVisible(el, '.unread-divider'));
   }, [messages, hasPending, firstUnread, unreadNotLoaded]);
+
+  // Rows change height after the first paint (images load, off-screen rows get their real size
+  // instead of the estimate): stay pinned to the bottom if that is where the reader was.
+  const content = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el || !content.current) return;
+    const observer = new ResizeObserver(() => {
+      if (atBottom.current) el.scrollTop = el.scrollHeight;
+      heightBefore.current = el.scrollHeight;
+    });
+    observer.observe(content.current);
+    return () => observer.disconnect();
+  }, []);
 
   function onScroll() {
     const el = scroller.current;
@@ -66,10 +84,19 @@ export function MessageList(props: Props) {
 
   async function jumpToUnread() {
     // Page back until the first unread message is loaded, then bring it into view.
-    for (let i = 0; i < 20 && !scroller.current?.querySelector('.unread-divider') && props.hasMoreBefore; i++) await props.loadOlder();
-    requestAnimationFrame(() => scroller.current?.querySelector('.unread-divider')?.scrollIntoView({ block: 'center' }));
-    setShowJump(false);
+    let page: OlderPage = { oldestSeq: messages[0]?.seq, hasMore: props.hasMoreBefore };
+    for (let i = 0; i < 50 && page.hasMore && (page.oldestSeq ?? 0) > unreadAfter; i++) page = await props.loadOlder();
+    setJumping(true);
   }
+
+  // Scroll once the divider is rendered (the pages above may commit after the loop ends).
+  useLayoutEffect(() => {
+    if (!jumping || !firstUnread) return;
+    atBottom.current = false;
+    scroller.current?.querySelector('.unread-divider')?.scrollIntoView({ block: 'start' });
+    setJumping(false);
+    setShowJump(false);
+  }, [jumping, firstUnread]);
 
   let lastDay = '';
   return (
@@ -80,6 +107,7 @@ export function MessageList(props: Props) {
         </button>
       )}
       <div ref={scroller} className="message-list" onScroll={onScroll} role="log" aria-label={t('channel.history')} aria-live="polite" tabIndex={0}>
+        <div ref={content}>
         {props.loadingOlder && <p className="loading">{t('common.loading')}</p>}
         {!props.hasMoreBefore && messages.length > 0 && <p className="start">{t('channel.start')}</p>}
         {messages.map((message) => {
@@ -107,6 +135,7 @@ export function MessageList(props: Props) {
         {pending.map((entry) => (
           <PendingItem key={entry.clientMsgId} entry={entry} />
         ))}
+        </div>
       </div>
     </div>
   );

@@ -5,12 +5,17 @@ import { applyEvent, applyRead, mergeMessages } from './messageLog';
 
 const PAGE = 50;
 
+export interface OlderPage {
+  oldestSeq: number | undefined;
+  hasMore: boolean;
+}
+
 export interface ChannelMessages {
   messages: readonly Message[];
   hasMoreBefore: boolean;
   loaded: boolean;
   loadingOlder: boolean;
-  loadOlder(): Promise<void>;
+  loadOlder(): Promise<OlderPage>;
 }
 
 /**
@@ -67,20 +72,28 @@ export function useChannelMessages(channelId: string): ChannelMessages {
     };
   }, [client, channelId]);
 
-  const loadOlder = useCallback(async () => {
-    const first = messages[0];
-    if (!first || !hasMoreBefore || busy.current) return;
+  // Read through refs so a caller looping over pages never reuses a stale first message.
+  const latest = useRef({ messages, hasMoreBefore });
+  latest.current = { messages, hasMoreBefore };
+
+  const loadOlder = useCallback(async (): Promise<OlderPage> => {
+    const { messages: list, hasMoreBefore: more } = latest.current;
+    const first = list[0];
+    if (!first || !more || busy.current) return { oldestSeq: first?.seq, hasMore: more };
     busy.current = true;
     setLoadingOlder(true);
     try {
       const page = await client.call('messages.list', { channelId, before: first.seq, limit: PAGE });
-      setMessages((list) => mergeMessages(list, page.messages));
+      const merged = mergeMessages(list, page.messages);
+      latest.current = { messages: merged, hasMoreBefore: page.hasMoreBefore };
+      setMessages((current) => mergeMessages(current, page.messages));
       setHasMoreBefore(page.hasMoreBefore);
+      return { oldestSeq: merged[0]?.seq, hasMore: page.hasMoreBefore };
     } finally {
       busy.current = false;
       setLoadingOlder(false);
     }
-  }, [client, channelId, messages, hasMoreBefore]);
+  }, [client, channelId]);
 
   return { messages, hasMoreBefore, loaded, loadingOlder, loadOlder };
 }
