@@ -31,6 +31,22 @@ describe('web client: messaging between two people', () => {
     bobTab = await newPage(browser);
     a = aliceTab.page;
     b = bobTab.page;
+    // Headless pages are always visible: let the test hide Alice's tab, and record the real
+    // notifications the page raises.
+    await aliceTab.context.grantPermissions(['notifications']);
+    await aliceTab.context.addInitScript(() => {
+      const w = window as unknown as { __hidden: boolean; __notes: Array<{ title: string; body?: string }> };
+      w.__hidden = false;
+      w.__notes = [];
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (w.__hidden ? 'hidden' : 'visible') });
+      const Real = window.Notification;
+      window.Notification = class extends Real {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          w.__notes.push({ title, ...(options?.body ? { body: options.body } : {}) });
+        }
+      } as typeof Notification;
+    });
     await signIn(a, server.httpUrl, alice.email, TEST_PASSWORD);
     bobNet = await networkCut(Number(new URL(server.httpUrl).port));
     await signIn(b, bobNet.url, bob.email, TEST_PASSWORD);
@@ -203,6 +219,32 @@ describe('web client: messaging between two people', () => {
     await dm.click();
     await messages(b, 'Just between us').waitFor();
     assert.deepEqual(pageErrors(a).filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), []);
+  });
+
+  it('shows who is typing and who is online, and notifies of DMs and mentions while the tab is hidden', async () => {
+    await b.locator('#composer-input').pressSequentially('thinking');
+    await a.getByTestId('typing').filter({ hasText: 'Bob is typing…' }).waitFor();
+    await b.locator('#composer-input').fill('');
+    await b.locator('nav.sidebar .channel-item', { hasText: 'Alice' }).getByRole('img', { name: 'Online' }).waitFor();
+
+    const notes = () => a.evaluate(() => (window as unknown as { __notes: Array<{ title: string; body?: string }> }).__notes);
+    await a.evaluate(() => {
+      (window as unknown as { __hidden: boolean }).__hidden = true;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await post(b, 'Are you there?');
+    await a.waitForFunction(() => (window as unknown as { __notes: unknown[] }).__notes.length > 0);
+    assert.deepEqual(await notes(), [{ title: 'Bob', body: 'Are you there?' }]);
+    await openChannel(b, 'general');
+    await post(b, 'Nothing for anyone in particular');
+    await post(b, `<@${alice.id}> a question for you`);
+    await a.waitForFunction(() => (window as unknown as { __notes: unknown[] }).__notes.length > 1);
+    assert.deepEqual((await notes())[1], { title: 'Bob mentioned you in #general', body: '@Alice a question for you' });
+    assert.equal((await notes()).length, 2);
+    await a.evaluate(() => {
+      (window as unknown as { __hidden: boolean }).__hidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
   });
 
   it('finds a Korean word inside a longer word, with the match highlighted', async () => {
