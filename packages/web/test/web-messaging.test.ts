@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { User } from '@sotong/protocol';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
@@ -282,6 +283,56 @@ describe('web client: messaging between two people', () => {
     await b.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=thumbnail]')?.naturalWidth ?? 0) > 0);
     assert.match((await thumb.getAttribute('src')) ?? '', /^blob:/);
     await screenshot(b, 'image');
+  });
+
+  it('pasted and dropped files upload too; audio plays inline and other files download', async () => {
+    await openChannel(a, 'general');
+    await openChannel(b, 'general');
+    // A short WAV tone, built here: 8 kHz, 8-bit mono, 0.1 s.
+    const samples = 800;
+    const wav = Buffer.alloc(44 + samples);
+    wav.write('RIFF', 0);
+    wav.writeUInt32LE(36 + samples, 4);
+    wav.write('WAVEfmt ', 8);
+    wav.writeUInt32LE(16, 16);
+    wav.writeUInt16LE(1, 20);
+    wav.writeUInt16LE(1, 22);
+    wav.writeUInt32LE(8000, 24);
+    wav.writeUInt32LE(8000, 28);
+    wav.writeUInt16LE(1, 32);
+    wav.writeUInt16LE(8, 34);
+    wav.write('data', 36);
+    wav.writeUInt32LE(samples, 40);
+    for (let i = 0; i < samples; i++) wav[44 + i] = 128 + Math.round(100 * Math.sin(i / 4));
+
+    await a.locator('#composer-input').evaluate((el, bytes) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], 'tone.wav', { type: 'audio/wav' }));
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, [...wav]);
+    await a.locator('.composer').first().evaluate((el) => {
+      const data = new DataTransfer();
+      data.items.add(new File(['quarterly numbers\n1,2,3\n'], 'numbers.txt', { type: 'text/plain' }));
+      el.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    });
+    assert.equal(await a.getByTestId('upload').count(), 2);
+    await a.locator('#composer-input').fill('Sound and numbers');
+    await a.waitForFunction(() => !document.querySelector<HTMLButtonElement>('.composer .primary')?.disabled);
+    await a.locator('#composer-input').press('Enter');
+
+    const message = messages(b, 'Sound and numbers');
+    await message.waitFor();
+    await message.getByRole('button', { name: /Play tone\.wav/ }).click();
+    const audio = message.locator('audio');
+    await audio.waitFor();
+    assert.match((await audio.getAttribute('src')) ?? '', /^blob:/);
+    await b.waitForFunction(() => (document.querySelector<HTMLAudioElement>('audio')?.duration ?? 0) > 0);
+    await message.getByRole('button', { name: /numbers\.txt/ }).click();
+    const link = message.getByRole('link', { name: /Save numbers\.txt/ });
+    await link.waitFor();
+    const [download] = await Promise.all([b.waitForEvent('download'), link.click()]);
+    assert.equal(download.suggestedFilename(), 'numbers.txt');
+    assert.equal(readFileSync((await download.path())!, 'utf8'), 'quarterly numbers\n1,2,3\n');
   });
 
   it('Ctrl+K opens the quick switcher, typing and Enter open a channel, Esc closes dialogs', async () => {

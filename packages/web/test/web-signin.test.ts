@@ -124,4 +124,21 @@ describe('web client: serving, sign-in and language', () => {
     assert.equal(await page.locator('.sidebar-header .me').innerText(), 'Carol');
     await context.close();
   });
+
+  it('turns two-factor sign-in on from the profile, and the next sign-in asks for the code', async () => {
+    const dave = await server.createUser('dave@sotong.test', 'Dave');
+    const { context, page } = await newPage(browser);
+    await signIn(page, server.httpUrl, dave.email, TEST_PASSWORD);
+    await page.getByRole('button', { name: 'My profile' }).click();
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const secret = await page.getByTestId('totp-secret').innerText();
+    await page.getByRole('dialog').getByLabel('Verification code').fill(totpCode(secret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByText('Keep these one-time recovery codes').waitFor();
+    assert.equal(await page.locator('.codes li').count(), 10);
+    await context.close();
+
+    const login = await server.request<{ mfa?: string }>('POST', '/api/v1/auth/login', { email: dave.email, password: TEST_PASSWORD });
+    assert.equal(login.mfa, 'totp');
+  });
 });

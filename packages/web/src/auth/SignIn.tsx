@@ -1,5 +1,5 @@
 import { login, loginWithCode, SotongError, type LoginResult } from '@sotong/sdk';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
@@ -27,6 +27,9 @@ export function SignIn({ onSignedIn }: { onSignedIn: (result: LoginResult) => vo
   const [step, setStep] = useState<SecondStep | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = t('app.name');
+  }, [t]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();

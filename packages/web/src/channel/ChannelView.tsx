@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import type { Panel } from '../app/panels';
 import { useClientState } from '../session/context';
 import { useUserName } from '../session/directory';
-import { channelLabel } from '../sidebar/labels';
+import { channelLabel, isConversation } from '../sidebar/labels';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
 import { TypingIndicator } from './TypingIndicator';
@@ -76,7 +76,7 @@ export function ChannelView({ channelId, panel, onPanel }: Props) {
       {channel.archived ? (
         <p className="archived">{t('channel.archived')}</p>
       ) : (
-        <Composer id="composer-input" channelId={channelId} label={t('composer.placeholder', { name: label })} onEditLast={editLast} />
+        <Composer id="composer-input" channelId={channelId} label={isConversation(channel) ? t('composer.placeholderDm', { name: label }) : t('composer.placeholder', { name: label })} onEditLast={editLast} />
       )}
     </section>
   );

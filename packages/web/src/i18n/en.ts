@@ -51,7 +51,7 @@ export const en = {
     jumpToUnread: 'Jump to first unread',
     archived: 'This channel is archived.',
   },
-  composer: { placeholder: 'Message {{name}}', send: 'Send', mentionList: 'People to mention' },
+  composer: { placeholder: 'Message #{{name}}', placeholderDm: 'Message {{name}}', send: 'Send', mentionList: 'People to mention' },
   message: {
     from: 'Message from {{name}}',
     deleted: 'This message was deleted.',

@@ -53,7 +53,7 @@ export const ko: Strings = {
     jumpToUnread: '읽지 않은 첫 메시지로 이동',
     archived: '보관된 채널입니다.',
   },
-  composer: { placeholder: '{{name}}에 메시지 보내기', send: '보내기', mentionList: '멘션할 사람' },
+  composer: { placeholder: '#{{name}}에 메시지 보내기', placeholderDm: '{{name}}님에게 메시지 보내기', send: '보내기', mentionList: '멘션할 사람' },
   message: {
     from: '{{name}}님의 메시지',
     deleted: '삭제된 메시지입니다.',
