@@ -65,6 +65,7 @@ export function ChannelView({ channelId, panel, onPanel }: Props) {
         me={me}
         editingId={editingId}
         unreadAfter={unreadAfter}
+        loaded={history.loaded}
         hasMoreBefore={history.hasMoreBefore}
         loadingOlder={history.loadingOlder}
         loadOlder={history.loadOlder}

@@ -1,11 +1,12 @@
 import type { Message } from '@sotong/protocol';
 import type { OutboxEntry } from '@sotong/sdk';
-import { Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { dayKey, formatDay } from '../i18n/format';
 import { MessageItem, type MessageActions } from './MessageItem';
 import { PendingItem } from './PendingItem';
 import type { OlderPage } from './useChannelMessages';
+import { useVirtualRows } from './useVirtualRows';
 
 interface Props extends MessageActions {
   messages: readonly Message[];
@@ -14,137 +15,133 @@ interface Props extends MessageActions {
   editingId: string | null;
   /** Messages after this seq (not mine) were unread when the channel was opened. */
   unreadAfter: number;
+  loaded: boolean;
   hasMoreBefore: boolean;
   loadingOlder: boolean;
   loadOlder: () => Promise<OlderPage>;
   onAtBottom: (atBottom: boolean) => void;
 }
 
-const NEAR_TOP_PX = 150;
-const NEAR_BOTTOM_PX = 60;
+const NEAR_TOP_PX = 300;
+const UNREAD_KEY = 'unread-divider';
+/** Rows that are not messages: they move when pages come in, so they never anchor the view. */
+const FIXED_KEYS = new Set(['loading', 'start', UNREAD_KEY]);
+
+interface Row {
+  key: string;
+  node: ReactNode;
+}
 
 /**
- * The history, oldest at the top. Scrolling near the top loads the page before and keeps what
- * you were reading in place; new messages follow you only when you are at the bottom. Rows
- * off screen skip layout and paint (content-visibility), which keeps long histories cheap.
+ * The history, oldest at the top, windowed: only the rows near the viewport are rendered
+ * (useVirtualRows). Scrolling near the top loads the page before without moving what you read;
+ * new messages follow you only when you are at the bottom.
  */
 export function MessageList(props: Props) {
   const { t } = useTranslation();
   const { messages, pending, me, unreadAfter } = props;
   const scroller = useRef<HTMLDivElement>(null);
-  const atBottom = useRef(true);
-  const firstId = useRef<string | undefined>(undefined);
-  const heightBefore = useRef(0);
-  const [showJump, setShowJump] = useState(false);
   const [jumping, setJumping] = useState(false);
 
-  const hasPending = pending.length > 0;
   // The first unread is known only once the message before it is loaded too (or there is none).
   const unreadIndex = messages.findIndex((m) => m.seq > unreadAfter && m.senderId !== me);
   const firstUnread = unreadIndex > 0 || (unreadIndex === 0 && !props.hasMoreBefore) ? messages[unreadIndex] : undefined;
   const unreadNotLoaded = !firstUnread && unreadIndex === 0;
 
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const prepended = firstId.current !== undefined && messages[0]?.id !== firstId.current && heightBefore.current > 0;
-    if (prepended) el.scrollTop += el.scrollHeight - heightBefore.current;
-    else if (atBottom.current) el.scrollTop = el.scrollHeight;
-    firstId.current = messages[0]?.id;
-    heightBefore.current = el.scrollHeight;
-    setShowJump(Boolean(firstUnread || unreadNotLoaded) && !isVisible(el, '.unread-divider'));
-  }, [messages, hasPending, firstUnread, unreadNotLoaded]);
-
-  // Rows change height after the first paint (images load, off-screen rows get their real size
-  // instead of the estimate): stay pinned to the bottom if that is where the reader was.
-  const content = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    const el = scroller.current;
-    if (!el || !content.current) return;
-    const observer = new ResizeObserver(() => {
-      if (atBottom.current) el.scrollTop = el.scrollHeight;
-      heightBefore.current = el.scrollHeight;
+  const rows: Row[] = [];
+  if (props.loadingOlder) rows.push({ key: 'loading', node: <p className="loading">{t('common.loading')}</p> });
+  if (props.loaded && !props.hasMoreBefore) rows.push({ key: 'start', node: <p className="start">{t('channel.start')}</p> });
+  let lastDay = '';
+  for (const message of messages) {
+    const day = dayKey(message.createdAt);
+    if (day !== lastDay) {
+      rows.push({
+        key: `day-${day}`,
+        node: (
+          <div className="day-divider" role="separator" data-testid="day-divider">
+            <span>{formatDay(message.createdAt)}</span>
+          </div>
+        ),
+      });
+      lastDay = day;
+    }
+    if (message === firstUnread) {
+      rows.push({
+        key: UNREAD_KEY,
+        node: (
+          <div className="unread-divider" role="separator">
+            <span>{t('channel.newMessages')}</span>
+          </div>
+        ),
+      });
+    }
+    rows.push({
+      key: message.id,
+      node: <MessageItem message={message} me={me} editing={props.editingId === message.id} onThread={props.onThread} onEdit={props.onEdit} />,
     });
-    observer.observe(content.current);
-    return () => observer.disconnect();
-  }, []);
+  }
+  for (const entry of pending) rows.push({ key: `pending-${entry.clientMsgId}`, node: <PendingItem entry={entry} /> });
+
+  const layout = useVirtualRows(
+    rows.map((r) => r.key),
+    scroller,
+    props.onAtBottom,
+    (key) => !FIXED_KEYS.has(key) && !key.startsWith('day-'),
+  );
+
+  const dividerAt = layout.offsetOf(UNREAD_KEY);
+  const dividerOnScreen = dividerAt !== undefined && dividerAt >= layout.viewport.top - 20 && dividerAt <= layout.viewport.top + layout.viewport.height;
+  const [dismissed, setDismissed] = useState(false);
+  useEffect(() => {
+    if (dividerOnScreen) setDismissed(true);
+  }, [dividerOnScreen]);
+  const showJump = !dismissed && (firstUnread !== undefined || unreadNotLoaded) && !dividerOnScreen;
 
   function onScroll() {
+    layout.onScroll();
     const el = scroller.current;
-    if (!el) return;
-    heightBefore.current = el.scrollHeight;
-    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    if (bottom !== atBottom.current) {
-      atBottom.current = bottom;
-      props.onAtBottom(bottom);
-    }
-    if (el.scrollTop < NEAR_TOP_PX && props.hasMoreBefore && !props.loadingOlder) void props.loadOlder();
-    if (showJump && isVisible(el, '.unread-divider')) setShowJump(false);
+    if (el && el.scrollTop < NEAR_TOP_PX && props.hasMoreBefore && !props.loadingOlder) void props.loadOlder();
   }
 
   async function jumpToUnread() {
-    // Page back until the first unread message is loaded, then bring it into view.
+    // Page back until the message before the first unread is loaded, then bring the divider into view.
     let page: OlderPage = { oldestSeq: messages[0]?.seq, hasMore: props.hasMoreBefore };
     for (let i = 0; i < 50 && page.hasMore && (page.oldestSeq ?? 0) > unreadAfter; i++) page = await props.loadOlder();
     setJumping(true);
   }
 
-  // Scroll once the divider is rendered (the pages above may commit after the loop ends).
   useLayoutEffect(() => {
-    if (!jumping || !firstUnread) return;
-    atBottom.current = false;
-    scroller.current?.querySelector('.unread-divider')?.scrollIntoView({ block: 'start' });
+    if (!jumping || dividerAt === undefined) return;
+    layout.scrollTo(UNREAD_KEY);
     setJumping(false);
-    setShowJump(false);
-  }, [jumping, firstUnread]);
+    setDismissed(true);
+  }, [jumping, dividerAt]);
 
-  let lastDay = '';
   return (
     <div className="message-list-wrap">
       {showJump && (
-        <button type="button" className="jump" onClick={jumpToUnread} data-testid="jump-unread">
+        <button type="button" className="jump" onClick={() => void jumpToUnread()} data-testid="jump-unread">
           {t('channel.jumpToUnread')}
         </button>
       )}
-      <div ref={scroller} className="message-list" onScroll={onScroll} role="log" aria-label={t('channel.history')} aria-live="polite" tabIndex={0}>
-        <div ref={content}>
-        {props.loadingOlder && <p className="loading">{t('common.loading')}</p>}
-        {!props.hasMoreBefore && messages.length > 0 && <p className="start">{t('channel.start')}</p>}
-        {messages.map((message) => {
-          const day = dayKey(message.createdAt);
-          const newDay = day !== lastDay;
-          lastDay = day;
-          return (
-            <Fragment key={message.id}>
-              {newDay && (
-                <div className="day-divider" role="separator" data-testid="day-divider">
-                  <span>{formatDay(message.createdAt)}</span>
-                </div>
-              )}
-              {message === firstUnread && (
-                <div className="unread-divider" role="separator">
-                  <span>{t('channel.newMessages')}</span>
-                </div>
-              )}
-              <div className="row">
-                <MessageItem message={message} me={me} editing={props.editingId === message.id} onThread={props.onThread} onEdit={props.onEdit} />
-              </div>
-            </Fragment>
-          );
-        })}
-        {pending.map((entry) => (
-          <PendingItem key={entry.clientMsgId} entry={entry} />
-        ))}
+      <div
+        ref={scroller}
+        className="message-list"
+        onScroll={onScroll}
+        role="log"
+        aria-label={t('channel.history')}
+        aria-live="polite"
+        tabIndex={0}
+        data-loaded={messages.length}
+      >
+        <div className="rows" style={{ height: layout.total }}>
+          {rows.slice(layout.start, layout.end).map((row, i) => (
+            <div key={row.key} data-key={row.key} ref={layout.measure} className="row" style={{ top: layout.offsets[layout.start + i] }}>
+              {row.node}
+            </div>
+          ))}
         </div>
       </div>
     </div>
   );
-}
-
-function isVisible(container: HTMLElement, selector: string): boolean {
-  const target = container.querySelector(selector);
-  if (!target) return false;
-  const a = container.getBoundingClientRect();
-  const b = target.getBoundingClientRect();
-  return b.bottom >= a.top && b.top <= a.bottom;
 }
