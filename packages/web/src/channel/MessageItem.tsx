@@ -17,9 +17,11 @@ interface Props extends MessageActions {
   message: Message;
   me: string;
   editing: boolean;
+  /** Same sender as the message above, moments later: shown without repeating the name. */
+  continued?: boolean;
 }
 
-export const MessageItem = memo(function MessageItem({ message, me, editing, onThread, onEdit }: Props) {
+export const MessageItem = memo(function MessageItem({ message, me, editing, continued, onThread, onEdit }: Props) {
   const { t } = useTranslation();
   const { client } = useSession();
   const name = useUserName();
@@ -40,7 +42,7 @@ export const MessageItem = memo(function MessageItem({ message, me, editing, onT
   const pin = () => void client.call(message.pinned ? 'message.unpin' : 'message.pin', { messageId: message.id }).catch(() => {});
 
   return (
-    <article className={`message${message.pinned ? ' pinned' : ''}`} data-seq={message.seq} data-testid="message" aria-label={t('message.from', { name: name(message.senderId) })}>
+    <article className={`message${message.pinned ? ' pinned' : ''}${continued ? ' continued' : ''}`} data-seq={message.seq} data-testid="message" aria-label={t('message.from', { name: name(message.senderId) })}>
       <header>
         <span className="sender">{name(message.senderId)}</span>
         <time dateTime={new Date(message.createdAt).toISOString()} title={formatDateTime(message.createdAt)}>

@@ -27,6 +27,15 @@ const UNREAD_KEY = 'unread-divider';
 /** Rows that are not messages: they move when pages come in, so they never anchor the view. */
 const FIXED_KEYS = new Set(['loading', 'start', UNREAD_KEY]);
 
+const GROUP_MS = 5 * 60_000;
+
+const continues = (previous: Message | undefined, message: Message) =>
+  previous !== undefined &&
+  !previous.deleted &&
+  previous.senderId === message.senderId &&
+  message.createdAt - previous.createdAt < GROUP_MS &&
+  dayKey(previous.createdAt) === dayKey(message.createdAt);
+
 interface Row {
   key: string;
   node: ReactNode;
@@ -52,6 +61,7 @@ export function MessageList(props: Props) {
   if (props.loadingOlder) rows.push({ key: 'loading', node: <p className="loading">{t('common.loading')}</p> });
   if (props.loaded && !props.hasMoreBefore) rows.push({ key: 'start', node: <p className="start">{t('channel.start')}</p> });
   let lastDay = '';
+  let previous: Message | undefined;
   for (const message of messages) {
     const day = dayKey(message.createdAt);
     if (day !== lastDay) {
@@ -77,8 +87,18 @@ export function MessageList(props: Props) {
     }
     rows.push({
       key: message.id,
-      node: <MessageItem message={message} me={me} editing={props.editingId === message.id} onThread={props.onThread} onEdit={props.onEdit} />,
+      node: (
+        <MessageItem
+          message={message}
+          me={me}
+          editing={props.editingId === message.id}
+          continued={continues(previous, message) && message !== firstUnread}
+          onThread={props.onThread}
+          onEdit={props.onEdit}
+        />
+      ),
     });
+    previous = message;
   }
   for (const entry of pending) rows.push({ key: `pending-${entry.clientMsgId}`, node: <PendingItem entry={entry} /> });
 
