@@ -76,6 +76,17 @@ describe('web client: channels, members, pins and the admin console', () => {
     await member.context.close();
   });
 
+  it('someone deactivated while signed in is sent back to the sign-in page, told why', async () => {
+    const erin = await server.createUser('erin@sotong.test', 'Erin');
+    const { context, page } = await newPage(browser);
+    await signIn(page, server.httpUrl, erin.email, TEST_PASSWORD);
+    const token = await server.login(server.admin.email, server.admin.password);
+    await server.request('POST', `/api/v1/admin/users/${erin.id}/deactivate`, {}, token);
+    await page.getByRole('status').filter({ hasText: 'Your session has ended. Sign in again.' }).waitFor();
+    await page.locator('input[type=password]').waitFor();
+    await context.close();
+  });
+
   it('the dark theme is kept across visits', async () => {
     const { context, page } = await newPage(browser);
     await signIn(page, server.httpUrl, bob.email, TEST_PASSWORD);

@@ -1,5 +1,5 @@
 import type { LoginResult } from '@sotong/sdk';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { SignIn } from '../auth/SignIn';
 import { SessionContext } from '../session/context';
@@ -11,11 +11,23 @@ export function App() {
   const { t } = useTranslation();
   const [session, setSession] = useState<Session | null>(null);
   const [connecting, setConnecting] = useState(false);
+  const [ended, setEnded] = useState(false);
+
+  // The server ended the session for good (signed out elsewhere, deactivated, token expired).
+  useEffect(() => {
+    if (!session) return;
+    return session.client.on('status', (status) => {
+      if (status.state !== 'closed' || !status.error) return;
+      setEnded(true);
+      setSession(null);
+    });
+  }, [session]);
 
   // The workspace shows once the first connection is up and the channel list loaded, so every
   // screen can call the server from its first render; later drops reconnect in place.
   function signedIn(result: LoginResult) {
     const next = openSession(result);
+    setEnded(false);
     setConnecting(true);
     next.client
       .connect()
@@ -37,7 +49,7 @@ export function App() {
         {t('connection.connecting')}
       </main>
     );
-  if (!session) return <SignIn onSignedIn={signedIn} />;
+  if (!session) return <SignIn onSignedIn={signedIn} notice={ended ? t('signIn.sessionEnded') : undefined} />;
   return (
     <SessionContext.Provider value={session}>
       <DirectoryProvider>

@@ -27,7 +27,7 @@ export function Workspace({ onSignOut }: { onSignOut: () => void }) {
   const [dialog, setDialog] = useState<Dialog | null>(null);
 
   useUnreadTitle();
-  useNotifications(channelId);
+  useNotifications();
 
   // Open the first channel at the start, and when the open one goes away (left, kicked). A channel
   // just created or joined may not be in the list yet: wait for it rather than jump elsewhere.

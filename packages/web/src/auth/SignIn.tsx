@@ -19,7 +19,7 @@ function secondStep(error: unknown): SecondStep | undefined {
 }
 
 /** Password, then (when the account has one) the authenticator code or a recovery code. */
-export function SignIn({ onSignedIn }: { onSignedIn: (result: LoginResult) => void }) {
+export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResult) => void; notice?: string }) {
   const { t } = useTranslation();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -50,6 +50,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (result: LoginResult) => vo
     <main className="signin">
       <form className="signin-card" onSubmit={submit} aria-labelledby="signin-title">
         <h1 id="signin-title">{t('signIn.title')}</h1>
+        {notice && <p role="status">{notice}</p>}
         {!step && (
           <>
             <label>

@@ -28,6 +28,7 @@ export const en = {
     back: 'Back',
     enrollRequired: 'Your workspace requires two-factor sign-in, which must first be set up by an administrator for this account.',
     signOut: 'Sign out',
+    sessionEnded: 'Your session has ended. Sign in again.',
   },
   connection: { connecting: 'Connecting…', reconnecting: 'Connection lost. Reconnecting…', closed: 'Disconnected. Sign in again.' },
   sidebar: {

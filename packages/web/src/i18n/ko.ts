@@ -30,6 +30,7 @@ export const ko: Strings = {
     back: '뒤로',
     enrollRequired: '이 워크스페이스는 2단계 인증이 필수입니다. 먼저 관리자에게 이 계정의 설정을 요청하세요.',
     signOut: '로그아웃',
+    sessionEnded: '세션이 종료되었습니다. 다시 로그인하세요.',
   },
   connection: { connecting: '연결 중…', reconnecting: '연결이 끊겼습니다. 다시 연결하는 중…', closed: '연결이 종료되었습니다. 다시 로그인하세요.' },
   sidebar: {

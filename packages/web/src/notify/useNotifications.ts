@@ -7,7 +7,7 @@ import { useUserName } from '../session/directory';
  * A desktop notification for a DM or a mention of me while the tab is hidden (Notification
  * API; the permission is asked for in Settings). Only the first line, never files.
  */
-export function useNotifications(openChannelId: string | null) {
+export function useNotifications() {
   const { t } = useTranslation();
   const { client } = useSession();
   const name = useUserName();
@@ -30,6 +30,6 @@ export function useNotifications(openChannelId: string | null) {
         const note = new Notification(title, { body, tag: event.channelId });
         note.onclick = () => window.focus();
       }),
-    [client, t, openChannelId],
+    [client, t],
   );
 }
