@@ -40,6 +40,13 @@ describe('web client: long history', () => {
     const list = page.locator('.message-list');
     assert.equal(await list.getAttribute('data-loaded'), '50');
     assert.ok(await messages(page, label(COUNT)).isVisible());
+    // Edging up from the bottom a little (an arrow key's worth) is not undone.
+    const edged = await list.evaluate(async (el) => {
+      el.scrollTop = el.scrollHeight - el.clientHeight - 30;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return el.scrollHeight - el.clientHeight - el.scrollTop;
+    });
+    assert.ok(Math.abs(edged - 30) <= 1, `stayed 30 px above the bottom, is ${edged}`);
 
     const anchor = messages(page, label(COUNT - 49));
     await list.evaluate((el) => (el.scrollTop = 0));

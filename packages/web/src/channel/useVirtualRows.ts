@@ -80,14 +80,19 @@ export function useVirtualRows(
     return () => observer.current?.unobserve(el);
   }, []);
 
-  // After every layout: pin to the bottom, or keep the anchor row where the reader saw it.
+  // After a layout that moved rows (content or viewport size changed): pin to the bottom, or keep
+  // the anchor row where the reader saw it. A render caused by scrolling alone moves nothing, so
+  // a reader edging up from the bottom is not pulled back.
+  const laidOut = useRef({ total: -1, height: -1 });
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
-    if (atBottom.current) {
+    const moved = laidOut.current.total !== total || laidOut.current.height !== el.clientHeight;
+    laidOut.current = { total, height: el.clientHeight };
+    if (moved && atBottom.current) {
       const max = el.scrollHeight - el.clientHeight;
       if (Math.abs(el.scrollTop - max) > 1) el.scrollTop = max;
-    } else if (anchor.current) {
+    } else if (moved && anchor.current) {
       const at = offsetOf(anchor.current.key);
       if (at !== undefined) {
         const wanted = at - anchor.current.delta;
