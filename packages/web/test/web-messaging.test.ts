@@ -348,4 +348,18 @@ describe('web client: messaging between two people', () => {
     await dialog.waitFor({ state: 'detached' });
     assert.deepEqual(pageErrors(b).filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), []);
   });
+  it('the people directory finds someone and opens a DM; the emoji picker puts emoji in a message', async () => {
+    await a.getByRole('button', { name: 'People' }).click();
+    const dialog = a.getByRole('dialog', { name: 'People' });
+    await dialog.getByLabel('Search by name or email').fill('bob@');
+    assert.equal(await dialog.getByTestId('people').locator('li').count(), 1);
+    await dialog.getByRole('button', { name: 'Message' }).click();
+    await a.locator('#channel-title', { hasText: 'Bob' }).waitFor();
+    await a.locator('#composer-input').fill('Party time ');
+    await a.getByRole('button', { name: 'Insert emoji' }).click();
+    await a.getByRole('group', { name: 'Insert emoji' }).getByRole('button', { name: '🎉' }).click();
+    assert.equal(await a.locator('#composer-input').inputValue(), 'Party time 🎉');
+    await a.locator('#composer-input').press('Enter');
+    await messages(a, 'Party time 🎉').waitFor();
+  });
 });

@@ -8,6 +8,7 @@ import { ChannelView } from '../channel/ChannelView';
 import { MembersPanel } from '../members/MembersPanel';
 import { useNotifications } from '../notify/useNotifications';
 import { useUnreadTitle } from '../notify/useUnreadTitle';
+import { PeopleDirectory } from '../people/PeopleDirectory';
 import { PinsPanel } from '../pins/PinsPanel';
 import { Profile } from '../profile/Profile';
 import { SearchPanel } from '../search/SearchPanel';
@@ -92,6 +93,7 @@ export function Workspace({ onSignOut }: { onSignOut: () => void }) {
       {dialog === 'newDm' && <NewDm onOpen={open} onClose={close} />}
       {dialog === 'admin' && <AdminConsole onClose={close} />}
       {dialog === 'profile' && <Profile onClose={close} />}
+      {dialog === 'people' && <PeopleDirectory onOpen={open} onClose={close} />}
     </div>
   );
 }

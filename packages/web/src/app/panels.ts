@@ -6,4 +6,4 @@ export type Panel =
   | { kind: 'search' };
 
 /** Dialogs over the whole workspace. */
-export type Dialog = 'switcher' | 'settings' | 'browser' | 'create' | 'admin' | 'profile' | 'newDm';
+export type Dialog = 'switcher' | 'settings' | 'browser' | 'create' | 'admin' | 'profile' | 'newDm' | 'people';

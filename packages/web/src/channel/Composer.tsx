@@ -6,6 +6,7 @@ import { useUploads } from '../files/useUploads';
 import { useSession } from '../session/context';
 import { useDirectory } from '../session/directory';
 import { draftKey, readDraft, saveDraft } from './drafts';
+import { EmojiPicker } from './EmojiPicker';
 import { encodeMentions, mentionCandidates, mentionQuery } from './mentions';
 
 const TYPING_EVERY_MS = 3_000;
@@ -66,6 +67,17 @@ export function Composer({ channelId, threadRootId, label, onEditLast, id }: Pro
     const position = before.length + inserted.length;
     setCaret(position);
     requestAnimationFrame(() => box.current?.setSelectionRange(position, position));
+  }
+
+  function insert(piece: string) {
+    const next = text.slice(0, caret) + piece + text.slice(caret);
+    const position = caret + piece.length;
+    setText(next);
+    setCaret(position);
+    requestAnimationFrame(() => {
+      box.current?.focus();
+      box.current?.setSelectionRange(position, position);
+    });
   }
 
   function send() {
@@ -164,6 +176,7 @@ export function Composer({ channelId, threadRootId, label, onEditLast, id }: Pro
           onPaste={onPaste}
           data-testid="composer"
         />
+        <EmojiPicker onPick={insert} />
         <button type="button" className="primary" onClick={send} disabled={!ready}>
           {t('composer.send')}
         </button>

@@ -52,7 +52,7 @@ export const en = {
     jumpToUnread: 'Jump to first unread',
     archived: 'This channel is archived.',
   },
-  composer: { placeholder: 'Message #{{name}}', placeholderDm: 'Message {{name}}', send: 'Send', mentionList: 'People to mention' },
+  composer: { placeholder: 'Message #{{name}}', placeholderDm: 'Message {{name}}', emoji: 'Insert emoji', send: 'Send', mentionList: 'People to mention' },
   message: {
     from: 'Message from {{name}}',
     deleted: 'This message was deleted.',
@@ -117,6 +117,7 @@ export const en = {
     submit: 'Create',
   },
   dm: { start: 'Start conversation' },
+  people: { title: 'People', search: 'Search by name or email', none: 'Nobody matches.' },
   files: {
     attach: 'Attach files',
     attachments: 'Attachments',

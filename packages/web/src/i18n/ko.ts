@@ -54,7 +54,7 @@ export const ko: Strings = {
     jumpToUnread: '읽지 않은 첫 메시지로 이동',
     archived: '보관된 채널입니다.',
   },
-  composer: { placeholder: '#{{name}}에 메시지 보내기', placeholderDm: '{{name}}님에게 메시지 보내기', send: '보내기', mentionList: '멘션할 사람' },
+  composer: { placeholder: '#{{name}}에 메시지 보내기', placeholderDm: '{{name}}님에게 메시지 보내기', emoji: '이모지 넣기', send: '보내기', mentionList: '멘션할 사람' },
   message: {
     from: '{{name}}님의 메시지',
     deleted: '삭제된 메시지입니다.',
@@ -119,6 +119,7 @@ export const ko: Strings = {
     submit: '만들기',
   },
   dm: { start: '대화 시작' },
+  people: { title: '구성원', search: '이름 또는 이메일로 찾기', none: '일치하는 사람이 없습니다.' },
   files: {
     attach: '파일 첨부',
     attachments: '첨부 파일',

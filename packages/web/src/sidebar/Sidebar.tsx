@@ -36,6 +36,9 @@ export function Sidebar({ current, onOpen, onDialog, onSignOut }: Props) {
       <button type="button" className="link" onClick={() => onDialog('browser')}>
         {t('sidebar.browse')}
       </button>
+      <button type="button" className="link" onClick={() => onDialog('people')}>
+        {t('people.title')}
+      </button>
       <Section title={t('sidebar.directMessages')} items={people} current={current} onOpen={onOpen} addLabel={t('sidebar.newDm')} onAdd={() => onDialog('newDm')} />
       <footer className="sidebar-footer">
         <button type="button" onClick={() => onDialog('settings')}>
