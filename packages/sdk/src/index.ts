@@ -8,3 +8,4 @@ export { FileClient, type FileClientOptions, type UploadOptions } from './files.
 export { isRetryable } from './errors.js';
 export { SotongError } from '@sotong/protocol';
 export { RestClient, type RestClientOptions, type TotpSetup } from './rest.js';
+export { startTotpEnrollment, finishTotpEnrollment } from './enrollment.js';

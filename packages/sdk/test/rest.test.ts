@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { spawnServer, TEST_PASSWORD, totpCode, type SpawnedServer } from '@sotong/server/testing';
 import { SotongError } from '@sotong/protocol';
-import { login, RestClient } from '../src/index.js';
+import { finishTotpEnrollment, login, RestClient, startTotpEnrollment } from '../src/index.js';
 
 describe('SDK REST calls: sign-out, two-factor set-up, administration', () => {
   let server: SpawnedServer;
@@ -41,5 +41,32 @@ describe('SDK REST calls: sign-out, two-factor set-up, administration', () => {
     assert.equal((await me.totpConfirm(totpCode(setup.secret, Date.now()))).length, 10);
     await me.logout();
     await assert.rejects(me.totpSetup(), (err: unknown) => err instanceof SotongError && err.code === 'unauthenticated');
+  });
+});
+
+describe('SDK two-factor enrolment during sign-in', () => {
+  let server: SpawnedServer;
+
+  before(async () => {
+    server = await spawnServer();
+  });
+  after(() => server?.stop());
+
+  it('sets up the authenticator with the sign-in challenge and finishes signed in', async () => {
+    const adminToken = await server.login(server.admin.email, server.admin.password);
+    const user = await server.createUser('enrol@sotong.test', 'Enrol');
+    await server.request('PUT', '/api/v1/admin/policy', { mfaRequired: true }, adminToken);
+    const refused = await login(server.httpUrl, user.email, TEST_PASSWORD).then(
+      () => assert.fail('the workspace requires two factors'),
+      (err: unknown) => err as SotongError,
+    );
+    const step = refused.details as { mfa: string; challenge: string };
+    assert.equal(step.mfa, 'enroll');
+    const setup = await startTotpEnrollment(server.httpUrl, step.challenge);
+    await assert.rejects(finishTotpEnrollment(server.httpUrl, step.challenge, '000000'), (err: unknown) => err instanceof SotongError);
+    const done = await finishTotpEnrollment(server.httpUrl, step.challenge, totpCode(setup.secret, Date.now()));
+    assert.equal(done.recoveryCodes.length, 10);
+    assert.equal(done.session.user.id, user.id);
+    assert.equal((await new RestClient({ httpBase: server.httpUrl, token: done.session.token }).totpSetup().catch((e: SotongError) => e.code)), 'conflict');
   });
 });

@@ -141,4 +141,25 @@ describe('web client: serving, sign-in and language', () => {
     const login = await server.request<{ mfa?: string }>('POST', '/api/v1/auth/login', { email: dave.email, password: TEST_PASSWORD });
     assert.equal(login.mfa, 'totp');
   });
+  // Last: it turns the workspace policy on for everyone.
+  it('when the workspace requires two factors, a new account sets up its authenticator while signing in', async () => {
+    const frank = await server.createUser('frank@sotong.test', 'Frank');
+    const adminToken = await server.login(server.admin.email, server.admin.password);
+    await server.request('PUT', '/api/v1/admin/policy', { mfaRequired: true }, adminToken);
+    const { context, page } = await newPage(browser);
+    await page.goto(server.httpUrl);
+    await page.locator('input[type=email]').fill(frank.email);
+    await page.locator('input[type=password]').fill(TEST_PASSWORD);
+    await page.locator('button[type=submit]').click();
+    await page.getByRole('heading', { name: 'Set up two-factor sign-in' }).waitFor();
+    const secret = await page.getByTestId('totp-secret').innerText();
+    await page.getByLabel('Verification code').fill(totpCode(secret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.locator('.codes li').first().waitFor();
+    assert.equal(await page.locator('.codes li').count(), 10);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('nav.sidebar').waitFor();
+    assert.equal(await page.locator('.sidebar-header .me').innerText(), 'Frank');
+    await context.close();
+  });
 });

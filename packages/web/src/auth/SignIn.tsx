@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
+import { Enrollment } from './Enrollment';
 
 interface SecondStep {
   challenge: string;
@@ -46,6 +47,19 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResul
     }
   }
 
+  if (step?.kind === 'enroll')
+    return (
+      <main className="signin">
+        <div className="signin-card" role="region" aria-labelledby="signin-title">
+          <h1 id="signin-title">{t('signIn.enrollTitle')}</h1>
+          <Enrollment challenge={step.challenge} onSignedIn={onSignedIn} />
+          <button type="button" className="link" onClick={() => setStep(undefined)}>
+            {t('signIn.back')}
+          </button>
+        </div>
+      </main>
+    );
+
   return (
     <main className="signin">
       <form className="signin-card" onSubmit={submit} aria-labelledby="signin-title">
@@ -70,17 +84,15 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResul
             <small>{t('signIn.codeHint')}</small>
           </label>
         )}
-        {step?.kind === 'enroll' && <p role="alert">{t('signIn.enrollRequired')}</p>}
+
         {error && (
           <p role="alert" className="error">
             {error}
           </p>
         )}
-        {step?.kind !== 'enroll' && (
-          <button type="submit" className="primary" disabled={busy}>
-            {step ? t('signIn.verify') : t('signIn.submit')}
-          </button>
-        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {step ? t('signIn.verify') : t('signIn.submit')}
+        </button>
         {step && (
           <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>
             {t('signIn.back')}
