@@ -144,8 +144,8 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     store,
     metrics,
     log: core.log,
-    // A REST body carries at most one message's worth of arguments.
     webDir: config.webDir ?? DEFAULT_WEB_DIR,
+    // A REST body carries at most one message's worth of arguments.
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
     beforeScrape: () => {
       let queued = 0;
