@@ -56,6 +56,29 @@ describe('web client: channels, members, pins and the admin console', () => {
     await admin.context.close();
   });
 
+  it('a group DM with two people reaches both, named after the others', async () => {
+    const gina = await server.createUser('gina@sotong.test', 'Gina');
+    const admin = await newPage(browser);
+    await signIn(admin.page, server.httpUrl, server.admin.email, server.admin.password);
+    await admin.page.getByRole('button', { name: 'New message' }).click();
+    const dialog = admin.page.getByRole('dialog');
+    await dialog.getByLabel(/Bob/).check();
+    await dialog.getByLabel(/Gina/).check();
+    await dialog.getByRole('button', { name: 'Start conversation' }).click();
+    await admin.page.locator('#channel-title', { hasText: 'Bob, Gina' }).waitFor();
+    await post(admin.page, 'Three of us');
+
+    const member = await newPage(browser);
+    await signIn(member.page, server.httpUrl, gina.email, TEST_PASSWORD);
+    const item = member.page.locator('nav.sidebar .channel-item', { hasText: 'Admin' });
+    assert.match(await item.innerText(), /Bob/);
+    await item.locator('[data-testid=unread-badge]').waitFor();
+    await item.click();
+    await messages(member.page, 'Three of us').waitFor();
+    await member.context.close();
+    await admin.context.close();
+  });
+
   it('the admin console lists people, changes a role, and shows the audit log; members do not see it', async () => {
     const { context, page } = await newPage(browser);
     await signIn(page, server.httpUrl, server.admin.email, server.admin.password);
