@@ -56,11 +56,14 @@ describe('web client: serving, sign-in and language', () => {
     await screenshot(ko.page, 'signin-ko');
     await signIn(ko.page, server.httpUrl, alice.email, TEST_PASSWORD);
     await ko.page.getByRole('heading', { name: '채널' }).waitFor();
+    assert.doesNotMatch(await ko.page.locator('body').innerText(), /Channels|Direct messages|Settings|Sign out|Browse|Members|Search|Send/);
     await ko.page.locator('#composer-input').fill('날짜 확인');
     await ko.page.locator('#composer-input').press('Enter');
     const divider = ko.page.locator('[data-testid=day-divider]').first();
     await divider.waitFor();
     assert.match(await divider.innerText(), /\d+년 \d+월 \d+일/);
+    assert.match(await ko.page.locator('[data-testid=message] time').first().innerText(), /^(오전|오후) \d+:\d{2}$/);
+    await screenshot(ko.page, 'workspace-ko');
     await ko.context.close();
 
     const en = await newPage(browser, 'en-US');
