@@ -94,7 +94,7 @@ export const en = {
     results: 'Search results',
     none: 'No messages found.',
   },
-  switcher: { open: 'Jump to… (Ctrl+K)', title: 'Jump to a conversation', placeholder: 'Channel or person' },
+  switcher: { open: 'Jump to… ({{keys}})', title: 'Jump to a conversation', placeholder: 'Channel or person' },
   settings: {
     title: 'Settings',
     language: 'Language',

@@ -96,7 +96,7 @@ export const ko: Strings = {
     results: '검색 결과',
     none: '찾은 메시지가 없습니다.',
   },
-  switcher: { open: '이동… (Ctrl+K)', title: '대화로 이동', placeholder: '채널 또는 사람' },
+  switcher: { open: '이동… ({{keys}})', title: '대화로 이동', placeholder: '채널 또는 사람' },
   settings: {
     title: '설정',
     language: '언어',

@@ -6,6 +6,8 @@ import { useDirectory, useUserName } from '../session/directory';
 import { PresenceDot } from '../ui/PresenceDot';
 import { channelLabel, isConversation } from './labels';
 
+const IS_MAC = /Mac|iPhone|iPad/.test(navigator.userAgent);
+
 interface Props {
   current: string | null;
   onOpen: (channelId: string) => void;
@@ -28,8 +30,8 @@ export function Sidebar({ current, onOpen, onDialog, onSignOut }: Props) {
         <button type="button" className="me" onClick={() => onDialog('profile')} aria-label={t('profile.open')}>
           {user?.displayName}
         </button>
-        <button type="button" onClick={() => onDialog('switcher')} aria-keyshortcuts="Control+K">
-          {t('switcher.open')}
+        <button type="button" onClick={() => onDialog('switcher')} aria-keyshortcuts={IS_MAC ? 'Meta+K' : 'Control+K'}>
+          {t('switcher.open', { keys: IS_MAC ? '⌘K' : 'Ctrl+K' })}
         </button>
       </header>
       <Section title={t('sidebar.channels')} items={rooms} current={current} onOpen={onOpen} addLabel={t('sidebar.addChannel')} onAdd={() => onDialog('create')} />
