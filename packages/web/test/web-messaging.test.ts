@@ -66,6 +66,9 @@ describe('web client: messaging between two people', () => {
     await messages(b, 'Good morning, team').waitFor();
     await post(a, 'Second line of the day');
     await messages(b, 'Second line of the day').waitFor();
+    // Screen readers hear new messages from the announcer, not from rows the windowed list mounts.
+    assert.equal(await b.getByTestId('announcer').innerText(), 'New message from Alice: Second line of the day');
+    assert.equal(await b.locator('.message-list').getAttribute('aria-live'), 'off');
     assert.equal(await messages(a, 'Good morning, team').count(), 1);
     assert.equal(await messages(b, 'Good morning, team').count(), 1);
     assert.equal(await a.getByTestId('pending-message').count(), 0);

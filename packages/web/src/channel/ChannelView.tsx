@@ -4,6 +4,7 @@ import type { Panel } from '../app/panels';
 import { useClientState } from '../session/context';
 import { useUserName } from '../session/directory';
 import { channelLabel, isConversation } from '../sidebar/labels';
+import { Announcer } from './Announcer';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
 import { TypingIndicator } from './TypingIndicator';
@@ -73,6 +74,7 @@ export function ChannelView({ channelId, panel, onPanel }: Props) {
         onThread={(rootId) => onPanel({ kind: 'thread', rootId })}
         onEdit={setEditingId}
       />
+      <Announcer channelId={channelId} />
       <TypingIndicator channelId={channelId} threadRootId={null} />
       {channel.archived ? (
         <p className="archived">{t('channel.archived')}</p>

@@ -150,7 +150,7 @@ export function MessageList(props: Props) {
         onScroll={onScroll}
         role="log"
         aria-label={t('channel.history')}
-        aria-live="polite"
+        aria-live="off"
         tabIndex={0}
         data-loaded={messages.length}
       >

@@ -1,7 +1,7 @@
 /** English strings. `ko.ts` must have the same keys (its type is this object's). */
 export const en = {
   app: { name: 'Sotong' },
-  a11y: { skipToComposer: 'Skip to message box', conversation: 'Conversation' },
+  a11y: { skipToComposer: 'Skip to message box', conversation: 'Conversation', newMessage: 'New message from {{name}}: {{text}}' },
   common: { close: 'Close', loading: 'Loading…', save: 'Save', cancel: 'Cancel' },
   errors: {
     bad_request: 'That request was not valid.',

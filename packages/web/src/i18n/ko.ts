@@ -3,7 +3,7 @@ import type { Strings } from './en';
 /** 한국어. Korean has no plural forms: `_one` keys say the same as `_other`. */
 export const ko: Strings = {
   app: { name: '소통' },
-  a11y: { skipToComposer: '메시지 입력창으로 건너뛰기', conversation: '대화' },
+  a11y: { skipToComposer: '메시지 입력창으로 건너뛰기', conversation: '대화', newMessage: '{{name}}님의 새 메시지: {{text}}' },
   common: { close: '닫기', loading: '불러오는 중…', save: '저장', cancel: '취소' },
   errors: {
     bad_request: '요청이 올바르지 않습니다.',
