@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useSession } from '../session/context';
 import { useUserName } from '../session/directory';
 
-export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '✅', '🙏', '😮'];
+const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀', '✅', '🙏', '😮'];
 
 export function Reactions({ message, me }: { message: Message; me: string }) {
   const { t } = useTranslation();

@@ -15,7 +15,6 @@ export interface Layout {
   offsetOf(key: string): number | undefined;
   /** Scrolls so the row is at the top of the viewport (with a little room). */
   scrollTo(key: string): void;
-  atBottom: RefObject<boolean>;
   onScroll(): void;
   viewport: { top: number; height: number };
 }
@@ -136,5 +135,5 @@ export function useVirtualRows(
     el.scrollTop = at - anchor.current.delta;
   };
 
-  return { start, end, offsets, total, measure, offsetOf, scrollTo, atBottom, onScroll, viewport };
+  return { start, end, offsets, total, measure, offsetOf, scrollTo, onScroll, viewport };
 }

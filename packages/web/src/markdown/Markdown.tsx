@@ -36,7 +36,7 @@ function link(href: string, label: ReactNode, key: number): ReactNode {
   );
 }
 
-export function inline(text: string, name: Name): ReactNode[] {
+function inline(text: string, name: Name): ReactNode[] {
   const out: ReactNode[] = [];
   let last = 0;
   let key = 0;
