@@ -338,7 +338,9 @@ describe('web client: messaging between two people', () => {
     assert.equal(readFileSync((await download.path())!, 'utf8'), 'quarterly numbers\n1,2,3\n');
   });
 
-  it('Ctrl+K opens the quick switcher, typing and Enter open a channel, Esc closes dialogs', async () => {
+  it('Ctrl+K opens the quick switcher, typing and Enter open a channel, Esc closes dialogs; drafts stay per channel', async () => {
+    await openChannel(b, 'general');
+    await b.locator('#composer-input').fill('half a thought');
     await b.keyboard.press('Control+k');
     const dialog = b.getByRole('dialog', { name: 'Jump to a conversation' });
     await dialog.waitFor();
@@ -349,6 +351,10 @@ describe('web client: messaging between two people', () => {
     await dialog.waitFor();
     await b.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+    assert.equal(await b.locator('#composer-input').inputValue(), '');
+    await openChannel(b, 'general');
+    assert.equal(await b.locator('#composer-input').inputValue(), 'half a thought');
+    await b.locator('#composer-input').fill('');
     assert.deepEqual(pageErrors(b).filter((e) => !/ERR_INTERNET_DISCONNECTED|WebSocket/.test(e)), []);
   });
   it('the people directory finds someone and opens a DM; the emoji picker puts emoji in a message', async () => {
