@@ -5,10 +5,15 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** One authenticated identity: the socket sends `{t:'auth', token}`; `userId` is who that is. */
+/**
+ * One authenticated identity: the socket sends `{t:'auth', token, proof}`; `userId` is who that is.
+ * `device`: the private key of the device the token is bound to (PKCS #8, base64), to sign the
+ * hello's challenge with; absent for the baseline, which asks no proof.
+ */
 export interface Identity {
   userId: string;
   token: string;
+  device?: string;
 }
 
 export interface Timing {

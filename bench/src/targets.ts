@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnServer, type SpawnedServer } from '@sotong/server/testing';
+import { deviceOf, spawnServer, TestDevice, type SpawnedServer } from '@sotong/server/testing';
 import WebSocket from 'ws';
 import { type Identity, log } from './common.js';
 
@@ -130,7 +130,7 @@ export async function startSotongTarget(opts: TargetOptions = {}): Promise<Targe
         const email = `${prefix}-${i}@bench.example`;
         const user = await server.createUser(email, `${prefix} ${i}`, password);
         const token = await server.login(email, password);
-        return { userId: user.id, token };
+        return { userId: user.id, token, device: deviceOf(token)!.export() };
       });
     },
     async stop() {
@@ -201,12 +201,15 @@ export class SetupClient {
 
   static async connect(wsUrl: string, identity: Identity): Promise<SetupClient> {
     const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
+    // The hello can come in the same read as the upgrade: listen before the socket opens.
+    const hello = new Promise<{ challenge?: string }>((resolve, reject) => {
+      ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as { challenge?: string }));
       ws.once('error', reject);
     });
+    const { challenge } = await hello;
     const client = new SetupClient(ws);
-    await client.request({ t: 'auth', v: 1, token: identity.token });
+    const proof = identity.device && challenge ? TestDevice.import(identity.device).challengeProof(identity.token, challenge) : undefined;
+    await client.request({ t: 'auth', v: 1, token: identity.token, ...(proof ? { proof } : {}) });
     return client;
   }
 

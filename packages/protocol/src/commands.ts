@@ -56,6 +56,7 @@ export const commands = {
     result: Channel,
   },
   'channel.archive': { args: z.object({ channelId: Id }), result: empty },
+  'channel.delete': { args: z.object({ channelId: Id }), result: empty },
   'channel.join': { args: z.object({ channelId: Id }), result: ChannelView },
   'channel.leave': { args: z.object({ channelId: Id }), result: empty },
   'channel.invite': { args: z.object({ channelId: Id, userIds: z.array(Id).min(1).max(1000) }), result: empty },

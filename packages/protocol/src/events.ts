@@ -16,6 +16,8 @@ export const ChannelEvent = z.discriminatedUnion('type', [
     changes: z.object({ name: z.string().optional(), topic: z.string().optional(), purpose: z.string().optional() }),
   }),
   z.object({ ...base, type: z.literal('channel.archived') }),
+  /** The last event of a channel: its messages and files are gone and every member has left. */
+  z.object({ ...base, type: z.literal('channel.deleted') }),
   z.object({ ...base, type: z.literal('member.joined'), userId: Id }),
   z.object({ ...base, type: z.literal('member.left'), userId: Id }),
   z.object({ ...base, type: z.literal('message.posted'), message: Message }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeviceCredential, DevicePending, DeviceSignature } from './devices.js';
 import { ERROR_CODES } from './errors.js';
 import { ChannelEvent, Signal } from './events.js';
 import { Id, Seq, User } from './model.js';
@@ -14,6 +15,8 @@ export const ClientFrame = z.discriminatedUnion('t', [
     id: requestId,
     v: z.number().int(),
     token: z.string().min(1).max(512),
+    /** The device key's signature over the hello's challenge and this token (a `challenge` proof, transport `websocket`). */
+    proof: DeviceSignature.optional(),
     /** Last seq the client holds per channel: the server sends what came after, then live events. */
     cursors: z.record(Id, Seq).optional(),
   }),
@@ -22,19 +25,28 @@ export const ClientFrame = z.discriminatedUnion('t', [
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
-/** A signed-in session: the token for the socket and every other request. */
-export const SessionGranted = z.object({ token: z.string(), user: User });
+/**
+ * A signed-in session: a short-lived access token bound to this device (for the socket and every
+ * other request, each with a device proof) and the device's long-lived credential to renew it.
+ */
+export const SessionGranted = z.object({ token: z.string(), expiresAt: z.number(), user: User, device: DeviceCredential });
 export type SessionGranted = z.infer<typeof SessionGranted>;
 
 /**
  * The password was right and a second step is due: a code from the authenticator app (`totp`),
- * or, where the workspace requires two factors, enrolling one first (`enroll`).
+ * a passkey (`passkey`, when that is the only factor), or, where the workspace requires two factors, enrolling one first (`enroll`).
  */
-export const SecondStepRequired = z.object({ mfa: z.enum(['totp', 'enroll']), challenge: z.string(), expiresAt: z.number() });
+export const SecondStepRequired = z.object({
+  mfa: z.enum(['totp', 'passkey', 'enroll']),
+  challenge: z.string(),
+  expiresAt: z.number(),
+  /** Every second factor the account has; any one of them finishes the sign-in. */
+  factors: z.array(z.enum(['totp', 'passkey'])).optional(),
+});
 export type SecondStepRequired = z.infer<typeof SecondStepRequired>;
 
 /** The REST sign-in answer. */
-export const LoginResult = z.union([SessionGranted, SecondStepRequired]);
+export const LoginResult = z.union([SessionGranted, SecondStepRequired, DevicePending]);
 export type LoginResult = z.infer<typeof LoginResult>;
 
 export const AuthResult = z.object({
@@ -50,7 +62,8 @@ export type AuthResult = z.infer<typeof AuthResult>;
 
 /** Frames the server sends. */
 export const ServerFrame = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('hello'), v: z.number().int(), maxFrameBytes: z.number().int() }),
+  /** `challenge`: the nonce this connection's device proof signs. */
+  z.object({ t: z.literal('hello'), v: z.number().int(), maxFrameBytes: z.number().int(), challenge: z.string().optional() }),
   z.object({ t: z.literal('result'), id: requestId, data: z.unknown() }),
   z.object({
     t: z.literal('error'),
@@ -75,7 +88,7 @@ export const CLOSE_CODES = {
   tooLarge: 1009,
   authFailed: 4001,
   authTimeout: 4002,
-  /** The account was deactivated, its role or password changed: sign in again (or not at all). */
+  /** The account was deactivated, its role or password changed, or this device was revoked: sign in again (or not at all). */
   revoked: 4003,
   slowConsumer: 4008,
   rateLimited: 4029,

@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './commands.js';
 export * from './frames.js';
 export * from './admin.js';
+export * from './devices.js';

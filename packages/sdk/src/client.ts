@@ -1,6 +1,7 @@
 import {
   commands,
   SotongError,
+  type DeviceEnrolment,
   type AuthResult,
   type ChannelEvent,
   type CommandArgs,
@@ -12,9 +13,11 @@ import {
 } from '@sotong/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { Connection, type ConnectionStatus, type PushFrame, type WebSocketConstructor } from './connection.js';
+import { WebCryptoDeviceKey, type DeviceKey } from './device-key.js';
+import { DeviceSession, type Credentials } from './device-session.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
-import { login, loginWithCode, webSocketUrl } from './http.js';
+import { exchangeSsoCode, login, loginWithCode, webSocketUrl, type LoginResult } from './http.js';
 import { Outbox } from './outbox.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
@@ -23,7 +26,10 @@ import { CursorStore, MemoryStorage, type KeyValueStorage } from './storage.js';
 export interface SotongClientOptions {
   /** `ws(s)://host:port/ws` */
   url: string;
-  token: string;
+  /** What signs each connection: a `DeviceSession` (from `login`, or restored). */
+  credentials?: Credentials;
+  /** A bare token instead, for servers that ask no device proof. */
+  token?: string;
   /** The signed-in user, if known before connecting: lets the first connect resume from stored cursors. */
   user?: User;
   /** Default: `globalThis.WebSocket`. In Node 20 pass `WebSocket` from the `ws` package. */
@@ -36,7 +42,17 @@ export interface SotongClientOptions {
   debug?: boolean;
 }
 
-export type LoginOptions = Omit<SotongClientOptions, 'url' | 'token' | 'user'> & { fetch?: typeof fetch };
+export type LoginOptions = Omit<SotongClientOptions, 'url' | 'token' | 'user' | 'credentials'> & {
+  fetch?: typeof fetch;
+  /**
+   * This device's key. Default: a new WebCrypto key in memory, so each run is a new device; pass
+   * `WebCryptoDeviceKey.persistent()` (browser) or `NodeDeviceKey.fromFile(path)` (Node) to stay one device.
+   */
+  device?: DeviceKey;
+  /** How the device is listed to its owner and admins. */
+  deviceName?: string;
+  platform?: string;
+};
 
 export interface ClientEvents {
   /** A channel event, applied to the state; per channel in seq order, each exactly once. */
@@ -65,21 +81,69 @@ export class SotongClient {
   private storedCursorsLoaded: Promise<void> | undefined;
   private bootstrap: Promise<void> = Promise.resolve();
 
-  /** Signs in over REST and returns a client for that session, not yet connected. */
+  /**
+   * Signs in over REST from this device (enrolling it the first time) and returns a client for
+   * that session, not yet connected. Where new devices need approval, the client's
+   * `session.renew()` and `connect()` are refused with `device_pending` until then.
+   */
   static async login(httpBase: string, email: string, password: string, options: LoginOptions = {}): Promise<SotongClient> {
-    const { fetch: fetchImpl, ...clientOptions } = options;
-    const { token, user } = await login(httpBase, email, password, fetchImpl);
-    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await login(httpBase, email, password, deviceEnrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
   }
 
-  /** Finishes a sign-in whose password step asked for a second factor (see `login`). */
+  /** Finishes a sign-in whose password step asked for a second factor (see `login`); pass the same `device`. */
   static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
-    const { fetch: fetchImpl, ...clientOptions } = options;
-    const { token, user } = await loginWithCode(httpBase, challenge, code, fetchImpl);
-    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), token, user });
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await loginWithCode(httpBase, challenge, code, deviceEnrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
   }
 
-  constructor(private readonly options: SotongClientOptions) {
+  /**
+   * Finishes SAML single sign-on with the one-time code the server's redirect gave the app
+   * (`/#/sso?code=…`), enrolling this device like `login` does. When a second step is due it throws
+   * like `login`; finish with `loginWithCode` and the same `device`.
+   */
+  static async loginWithSsoCode(httpBase: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await exchangeSsoCode(httpBase, code, deviceEnrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /**
+   * Always-on: the client of a device that signed in on an earlier run (its credential kept in
+   * `storage`), with no new sign-in; null when there is none or it lapsed.
+   */
+  static async resume(httpBase: string, options: LoginOptions & { device: DeviceKey; storage: KeyValueStorage }): Promise<SotongClient | null> {
+    const session = await DeviceSession.restore({ httpBase, key: options.device, storage: options.storage, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    if (!session) return null;
+    const { fetch: _fetch, device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
+    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), credentials: session }, session);
+  }
+
+  /**
+   * The client for a sign-in answered elsewhere (e.g. `finishTotpEnrollment`) for `key`, whose
+   * enrolment `deviceEnrolment(key, options)` described.
+   */
+  static fromLogin(httpBase: string, key: DeviceKey, result: LoginResult, options: LoginOptions = {}): Promise<SotongClient> {
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  private static async forDevice(httpBase: string, key: DeviceKey, result: LoginResult, options: LoginOptions): Promise<SotongClient> {
+    const { fetch: fetchImpl, device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
+    const session = await DeviceSession.fromLogin({ httpBase, key, ...(fetchImpl ? { fetch: fetchImpl } : {}), ...(options.storage ? { storage: options.storage } : {}) }, result);
+    const user = 'user' in result ? result.user : undefined;
+    return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), credentials: session, ...(user ? { user } : {}) }, session);
+  }
+
+  /**
+   * `session`: the device session behind `options.credentials`, when the client made it (login,
+   * resume): it renews the access token by itself and stops when the client closes.
+   */
+  constructor(
+    private readonly options: SotongClientOptions,
+    readonly session?: DeviceSession,
+  ) {
     this.storage = options.storage ?? new MemoryStorage();
     if (options.user) this.state.setUser(options.user);
     this.connection = new Connection(
@@ -135,6 +199,7 @@ export class SotongClient {
   /** Closes the session. Unacknowledged messages are marked failed; `retrySend` queues them again. */
   async close(): Promise<void> {
     this.connection.close();
+    this.session?.stop();
     this.outbox.failAll(unavailable('client closed'));
     await this.cursorStore?.flush();
   }
@@ -276,4 +341,11 @@ export class SotongClient {
   private reportError(error: unknown): void {
     this.emitter.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+/** What a sign-in from `key` says about the device (name and platform from `options`, else guessed). */
+export function deviceEnrolment(key: DeviceKey, options: LoginOptions = {}): DeviceEnrolment {
+  const node = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  const platform = options.platform ?? (node ? `node ${process.platform}` : (globalThis.navigator?.userAgent ?? 'browser').slice(0, 60));
+  return { name: options.deviceName ?? (node ? 'Node.js client' : 'Web browser'), platform, publicKey: key.publicKey };
 }

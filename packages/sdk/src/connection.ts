@@ -7,7 +7,8 @@ import {
   type ClientFrame,
 } from '@sotong/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
-import { unavailable } from './errors.js';
+import type { Credentials } from './device-session.js';
+import { toSotongError, unavailable } from './errors.js';
 import type { Cursors } from './storage.js';
 
 /** The part of the WebSocket API the SDK uses: the browser's WebSocket and the `ws` package both fit. */
@@ -35,7 +36,10 @@ export type PushFrame = Extract<ServerFrame, { t: 'event' | 'signal' | 'subscrib
 
 export interface ConnectionOptions {
   url: string;
-  token: string;
+  /** A device session signs each connection's challenge (the real server requires it). */
+  credentials?: Credentials;
+  /** A bare token, for servers that ask no device proof. */
+  token?: string;
   WebSocket?: WebSocketConstructor;
   requestTimeoutMs?: number;
   reconnect?: Partial<BackoffOptions>;
@@ -194,7 +198,7 @@ export class Connection {
     switch (frame.t) {
       case 'hello':
         this.maxFrameBytes = frame.maxFrameBytes;
-        this.authenticate(socket);
+        void this.authenticate(socket, frame.challenge);
         return;
       case 'result':
         if (frame.id === this.authRequestId) this.authenticated(socket, frame.data);
@@ -214,14 +218,34 @@ export class Connection {
     }
   }
 
-  private authenticate(socket: WebSocketLike): void {
+  private async authenticate(socket: WebSocketLike, challenge: string | undefined): Promise<void> {
+    let signed: { token: string; proof?: string } = { token: this.options.token ?? '' };
+    if (this.options.credentials) {
+      try {
+        // May renew the access token first (on reconnect after it expired, for instance).
+        signed = await this.options.credentials.connectProof(challenge, 'websocket');
+      } catch (error) {
+        if (this.socket !== socket) return;
+        const refused = toSotongError(error);
+        if (FATAL_AUTH_CODES.has(refused.code)) {
+          this.socket = null;
+          socket.close(CLOSE_CODES.normal, refused.code);
+          this.fail(refused);
+        } else {
+          this.drop(socket, CLOSE_CODES.normal, `cannot sign in: ${refused.message}`);
+        }
+        return;
+      }
+      if (this.socket !== socket) return;
+    }
     this.authRequestId = `auth${this.nextRequestId++}`;
     const cursors = this.handlers.cursors();
     const frame: ClientFrame = {
       t: 'auth',
       id: this.authRequestId,
       v: PROTOCOL_VERSION,
-      token: this.options.token,
+      token: signed.token,
+      ...(signed.proof ? { proof: signed.proof } : {}),
       ...(Object.keys(cursors).length > 0 ? { cursors } : {}),
     };
     socket.send(JSON.stringify(frame));
@@ -248,7 +272,12 @@ export class Connection {
   }
 
   private authRefused(socket: WebSocketLike, error: SotongError): void {
-    if (FATAL_AUTH_CODES.has(error.code)) {
+    // An expired or unknown token (no device reason given): renew it and try again.
+    const renewable = this.options.credentials && error.code === 'unauthenticated' && (error.details as { reason?: unknown } | undefined)?.reason === undefined;
+    if (renewable) {
+      this.options.credentials!.invalidate();
+      this.drop(socket, CLOSE_CODES.normal, 'token expired');
+    } else if (FATAL_AUTH_CODES.has(error.code)) {
       this.socket = null;
       socket.close(CLOSE_CODES.normal, error.code);
       this.fail(error);

@@ -1,4 +1,4 @@
-import { SessionGranted, SotongError } from '@sotong/protocol';
+import { DevicePending, SessionGranted, SotongError, type DeviceEnrolment } from '@sotong/protocol';
 import { unavailable } from './errors.js';
 import { errorFromBody, type LoginResult } from './http.js';
 import type { TotpSetup } from './rest.js';
@@ -22,7 +22,7 @@ async function post(httpBase: string, path: string, payload: unknown, fetchImpl:
 /**
  * When the workspace requires two factors and the account has none, the password step answers
  * `mfa: 'enroll'` with a challenge: set up an authenticator with it, then confirm with a code,
- * which finishes the sign-in.
+ * which finishes the sign-in of `device` (enrolled like a password sign-in; `SotongClient.fromLogin` makes the client).
  */
 export async function startTotpEnrollment(httpBase: string, challenge: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<TotpSetup> {
   return (await post(httpBase, '/auth/totp/setup', { challenge }, fetchImpl)) as TotpSetup;
@@ -32,10 +32,11 @@ export async function finishTotpEnrollment(
   httpBase: string,
   challenge: string,
   code: string,
+  device: DeviceEnrolment,
   fetchImpl: typeof fetch = globalThis.fetch,
 ): Promise<{ recoveryCodes: string[]; session: LoginResult }> {
-  const body = (await post(httpBase, '/auth/totp/confirm', { challenge, code }, fetchImpl)) as { recoveryCodes: string[]; token?: string; user?: unknown };
-  const session = SessionGranted.safeParse(body);
+  const body = (await post(httpBase, '/auth/totp/confirm', { challenge, code, device }, fetchImpl)) as { recoveryCodes: string[] };
+  const session = SessionGranted.or(DevicePending).safeParse(body);
   if (!session.success) throw new SotongError('internal', 'two-factor set-up answered without a session');
   return { recoveryCodes: body.recoveryCodes, session: session.data };
 }

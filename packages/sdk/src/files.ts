@@ -1,12 +1,14 @@
 import { FileInfo, SotongError } from '@sotong/protocol';
 import { backoffDelay } from './backoff.js';
 import { unavailable } from './errors.js';
+import type { Credentials } from './device-session.js';
 import { errorFromBody } from './http.js';
 
 export interface FileClientOptions {
   /** `http(s)://host:port`, where the REST API is. */
   httpBase: string;
-  token: string;
+  /** Signs each request: the client's `session` (a `DeviceSession`). */
+  credentials: Credentials;
   fetch?: typeof fetch;
   /** Bytes per resumable request (default 8 MiB): what a dropped connection can cost at most. */
   chunkBytes?: number;
@@ -54,16 +56,31 @@ export class FileClient {
     return this.uploadResumable(channelId, blob, name, options);
   }
 
-  /** Where a file (or its preview) is; fetch it with the bearer token, as `download` does. */
+  /** Where a file (or its preview) is; fetch it with the credentials' headers, as `download` does. */
   downloadUrl(fileId: string, options: { preview?: boolean } = {}): string {
     return `${this.base}/api/v1/files/${encodeURIComponent(fileId)}${options.preview ? '/preview' : ''}`;
   }
 
+  /**
+   * A short-lived URL that needs no bearer token nor device proof, for `<img src>` (a preview) and `<video src>`
+   * (streams with range requests). It is tied to this user and expires at `expiresAt`: ask again
+   * after that (a player that seeks past it gets 403). Asking for it is a device-signed request.
+   */
+  async signedUrl(fileId: string, options: { preview?: boolean } = {}): Promise<{ url: string; expiresAt: number }> {
+    const query = new URLSearchParams({ variant: options.preview ? 'preview' : 'content' });
+    const url = `${this.base}/api/v1/files/${encodeURIComponent(fileId)}/link?${query}`;
+    const response = await this.request(url, { headers: await this.auth('GET', url) });
+    const body = (await response.json().catch(() => undefined)) as { url: string; expiresAt: number } | undefined;
+    if (!response.ok || !body) throw errorFromBody(body, response.status, 'link');
+    return { url: new URL(body.url, `${this.base}/`).toString(), expiresAt: body.expiresAt };
+  }
+
   /** The file's bytes as a response to stream from; `range` asks for a part (`{start, end}` inclusive). */
   async download(fileId: string, options: { preview?: boolean; range?: { start: number; end?: number }; signal?: AbortSignal } = {}): Promise<Response> {
-    const headers: Record<string, string> = this.auth();
+    const url = this.downloadUrl(fileId, options);
+    const headers: Record<string, string> = await this.auth('GET', url);
     if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
-    const response = await this.request(this.downloadUrl(fileId, options), { headers, ...(options.signal ? { signal: options.signal } : {}) });
+    const response = await this.request(url, { headers, ...(options.signal ? { signal: options.signal } : {}) });
     if (!response.ok) throw errorFromBody(await response.json().catch(() => undefined), response.status, 'download');
     return response;
   }
@@ -72,7 +89,7 @@ export class FileClient {
     const signal = options.signal ? { signal: options.signal } : {};
     const created = await this.request(`${this.base}/api/v1/uploads`, {
       method: 'POST',
-      headers: { ...this.auth(), ...TUS, 'upload-length': String(blob.size), 'upload-metadata': `channelId ${base64(channelId)},filename ${base64(name)}` },
+      headers: { ...(await this.auth('POST', `${this.base}/api/v1/uploads`)), ...TUS, 'upload-length': String(blob.size), 'upload-metadata': `channelId ${base64(channelId)},filename ${base64(name)}` },
       ...signal,
     });
     const location = created.headers.get('location');
@@ -88,7 +105,7 @@ export class FileClient {
       try {
         response = await this.fetch(url, {
           method: 'PATCH',
-          headers: { ...this.auth(), ...TUS, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+          headers: { ...(await this.auth('PATCH', url)), ...TUS, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
           body: blob.slice(offset, end),
           ...signal,
         });
@@ -117,7 +134,7 @@ export class FileClient {
 
   /** How many bytes of the upload the server holds. */
   private async serverOffset(url: string, signal: AbortSignal | undefined): Promise<number> {
-    const head = await this.request(url, { method: 'HEAD', headers: { ...this.auth(), ...TUS }, ...(signal ? { signal } : {}) });
+    const head = await this.request(url, { method: 'HEAD', headers: { ...(await this.auth('HEAD', url)), ...TUS }, ...(signal ? { signal } : {}) });
     const offset = Number(head.headers.get('upload-offset'));
     if (!head.ok || !Number.isSafeInteger(offset)) throw new SotongError('not_found', 'the upload is gone; start again');
     return offset;
@@ -137,7 +154,7 @@ export class FileClient {
     const query = new URLSearchParams({ channelId, name });
     const response = await this.request(`${this.base}/api/v1/files?${query}`, {
       method: 'POST',
-      headers: { ...this.auth(), 'content-type': 'application/octet-stream' },
+      headers: { ...(await this.auth('POST', `${this.base}/api/v1/files?${query}`)), 'content-type': 'application/octet-stream' },
       body: counted,
       // Node's fetch needs this for a streamed body; browsers that stream uploads accept it.
       duplex: 'half',
@@ -148,8 +165,9 @@ export class FileClient {
     return FileInfo.parse(body);
   }
 
-  private auth(): Record<string, string> {
-    return { authorization: `Bearer ${this.options.token}` };
+  /** Each request is signed anew: a device proof is good for one request. */
+  private auth(method: string, url: string): Promise<Record<string, string>> {
+    return this.options.credentials.httpHeaders(method, url);
   }
 
   /** fetch, with a network failure turned into the SDK's `unavailable`. */

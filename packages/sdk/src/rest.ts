@@ -1,11 +1,13 @@
-import { AuditEvent, User, type WorkspaceRole } from '@sotong/protocol';
+import { AuditEvent, Device, User, type WorkspaceRole } from '@sotong/protocol';
+import type { Credentials } from './device-session.js';
 import { unavailable } from './errors.js';
 import { errorFromBody } from './http.js';
 
 export interface RestClientOptions {
   /** `http(s)://host:port`, where the REST API is. */
   httpBase: string;
-  token: string;
+  /** Signs each request: the client's `session` (a `DeviceSession`). */
+  credentials: Credentials;
   fetch?: typeof fetch;
 }
 
@@ -17,7 +19,7 @@ export interface TotpSetup {
 
 /**
  * The signed-in REST calls that have no socket command: ending the session, two-factor set-up,
- * and workspace administration. Every refusal is the server's typed `SotongError`.
+ * devices, and workspace administration. Every refusal is the server's typed `SotongError`.
  */
 export class RestClient {
   private readonly base: string;
@@ -45,6 +47,25 @@ export class RestClient {
     await this.request('POST', '/auth/totp/disable', { code });
   }
 
+  /** My devices, the one making the call marked `current`. */
+  async devices(): Promise<Device[]> {
+    return ((await this.request('GET', '/devices')) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
+  }
+
+  /** Revokes a device of mine, or (an admin) anyone's: its sockets close and it must sign in again. */
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.request('DELETE', `/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  async approveDevice(deviceId: string): Promise<Device> {
+    return Device.parse(await this.request('POST', `/devices/${encodeURIComponent(deviceId)}/approve`, {}));
+  }
+
+  /** An admin: a user's devices. */
+  async userDevices(userId: string): Promise<Device[]> {
+    return ((await this.request('GET', `/admin/users/${encodeURIComponent(userId)}/devices`)) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
+  }
+
   async createUser(user: { email: string; displayName: string; password?: string; role?: Exclude<WorkspaceRole, 'owner'> }): Promise<User> {
     return User.parse(await this.request('POST', '/admin/users', user));
   }
@@ -67,11 +88,13 @@ export class RestClient {
   }
 
   private async request(method: string, path: string, payload?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}` };
+    const url = `${this.base}/api/v1${path}`;
+    // Each request is signed anew: a device proof is good for one request.
+    const headers: Record<string, string> = await this.options.credentials.httpHeaders(method, url);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {
-      response = await this.fetch(`${this.base}/api/v1${path}`, { method, headers, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
+      response = await this.fetch(url, { method, headers, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
     } catch (error) {
       throw unavailable(`${method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -59,6 +59,7 @@ export class LocalState {
   }
 
   applyEvent(event: ChannelEvent): void {
+    if (event.type === 'channel.deleted') return this.removeChannel(event.channelId);
     const view = this.current.channels.get(event.channelId);
     if (view) this.setChannel(applyEventToView(view, event, this.current.user?.id));
   }

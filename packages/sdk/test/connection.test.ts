@@ -199,3 +199,72 @@ test('a server that never says hello is dropped after the request timeout', () =
     await server.accept();
     connection.close();
   }));
+
+/** Credentials that hand out numbered tokens and "sign" by naming the challenge; `refuse` makes the next renewal fail. */
+function fakeCredentials() {
+  const calls: { challenge: string | undefined; transport: string }[] = [];
+  let generation = 1;
+  let invalidated = 0;
+  let refusal: SotongError | undefined;
+  const credentials = {
+    httpHeaders: async () => ({}),
+    connectProof: async (challenge: string | undefined, transport: string) => {
+      calls.push({ challenge, transport });
+      if (refusal) throw refusal;
+      return { token: `token-${generation}`, proof: `signed:${challenge}` };
+    },
+    invalidate: () => {
+      invalidated += 1;
+      generation += 1;
+    },
+  };
+  return { credentials, calls, invalidated: () => invalidated, refuse: (error: SotongError) => (refusal = error) };
+}
+
+test('with credentials, each connection signs its own hello challenge', () =>
+  withServer(async (server) => {
+    const fake = fakeCredentials();
+    const { connection } = setup(server, { credentials: fake.credentials, token: undefined });
+    const opened = connection.open();
+    const socket = await server.accept();
+    socket.send({ t: 'hello', v: 1, maxFrameBytes: 65536, challenge: 'nonce-1' });
+    const auth = await socket.next();
+    assert.deepEqual(auth.t === 'auth' && { token: auth.token, proof: auth.proof }, { token: 'token-1', proof: 'signed:nonce-1' });
+    assert.deepEqual(fake.calls, [{ challenge: 'nonce-1', transport: 'websocket' }]);
+    socket.send({ t: 'result', id: auth.t === 'auth' ? auth.id : '', data: authResult({}) });
+    await opened;
+    connection.close();
+  }));
+
+test('an expired token (refused with no device reason) is renewed and the connection tried again', () =>
+  withServer(async (server) => {
+    const fake = fakeCredentials();
+    const { connection } = setup(server, { credentials: fake.credentials, token: undefined });
+    const opened = connection.open();
+    const first = await server.accept();
+    first.send({ t: 'hello', v: 1, maxFrameBytes: 65536, challenge: 'a' });
+    const refused = await first.next();
+    first.send({ t: 'error', id: refused.t === 'auth' ? refused.id : '', code: 'unauthenticated', message: 'invalid or expired token' });
+    const second = await server.accept();
+    second.send({ t: 'hello', v: 1, maxFrameBytes: 65536, challenge: 'b' });
+    const auth = await second.next();
+    assert.equal(fake.invalidated(), 1);
+    assert.deepEqual(auth.t === 'auth' && { token: auth.token, proof: auth.proof }, { token: 'token-2', proof: 'signed:b' });
+    second.send({ t: 'result', id: auth.t === 'auth' ? auth.id : '', data: authResult({}) });
+    await opened;
+    connection.close();
+  }));
+
+test('a device refusal while renewing (revoked, pending) stops for good', () =>
+  withServer(async (server) => {
+    const fake = fakeCredentials();
+    fake.refuse(new SotongError('unauthenticated', 'this device was revoked', { reason: 'device_revoked' }));
+    const { connection, states } = setup(server, { credentials: fake.credentials, token: undefined });
+    const opened = connection.open();
+    const socket = await server.accept();
+    socket.send({ t: 'hello', v: 1, maxFrameBytes: 65536, challenge: 'c' });
+    await assert.rejects(opened, (error: SotongError) => (error.details as { reason?: string }).reason === 'device_revoked');
+    assert.deepEqual(states(), ['connecting', 'closed']);
+    await socket.closed.promise;
+    assert.equal(server.connections, 1, 'no reconnect');
+  }));

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -14,11 +15,18 @@ import { AccountService } from './services/accounts.js';
 import { ChannelService } from './services/channels.js';
 import { CommitQueue } from './services/commit-queue.js';
 import { PreviewWorker } from './services/file-previews.js';
+import { FileLinkSigner } from './services/file-links.js';
 import { FileService } from './services/files.js';
 import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
+import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
+import { SsoService } from './services/sso.js';
+import { SamlServiceProvider } from './sso/saml-sp.js';
+import { PasskeyService } from './services/passkeys.js';
+import { Sweeper } from './services/sweeper.js';
+import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import { attachWebSocket } from './transports/websocket.js';
@@ -33,6 +41,7 @@ export interface Core {
   presence: PresenceTracker;
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   close(): Promise<void>;
 }
 
@@ -57,7 +66,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     limits: {
       maxMessageChars: config.maxMessageChars,
       scryptCost: config.scryptCost,
-      sessionTtlHours: config.sessionTtlHours,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      deviceCredentialTtlDays: config.deviceCredentialTtlDays,
+      deviceProofMaxSkewSeconds: config.deviceProofMaxSkewSeconds,
       passwordMinLength: config.passwordMinLength,
       loginMaxFailures: config.loginMaxFailures,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
@@ -67,20 +78,29 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     now: Date.now,
   };
   const channels = new ChannelService(deps);
+  const indexer = new SearchIndexer(deps, config.searchIndexIntervalMs, log);
+  indexer.start();
+  const accounts = new AccountService(deps);
+  const passkeys = new PasskeyService(deps, accounts, {
+    id: config.webauthnRpId ?? (config.publicUrl ? new URL(config.publicUrl).hostname : 'localhost'),
+    name: config.workspaceName,
+    origins: config.webauthnOrigins.length > 0 ? [...config.webauthnOrigins] : config.publicUrl ? [new URL(config.publicUrl).origin] : [],
+  });
   const services: Services = {
     deps,
-    accounts: new AccountService(deps),
+    accounts,
     channels,
     messages: new MessageService(deps),
-    search: new SearchService(deps, channels),
+    search: new SearchService(deps, channels, indexer),
   };
-  const blobs = new FsBlobStore(join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config, log);
   const files = new FileService(deps, blobs, {
     maxFileBytes: config.maxFileBytes,
     quotaUserBytes: config.fileQuotaUserBytes,
     quotaWorkspaceBytes: config.fileQuotaWorkspaceBytes,
     types: { allowed: config.fileAllowedTypes, blocked: config.fileBlockedTypes },
-  });
+    unsentTtlMs: config.unsentFileTtlMs,
+  }, new FileLinkSigner(config.fileLinkKey ? Buffer.from(config.fileLinkKey, 'utf8') : randomBytes(32), config.fileLinkTtlMs));
   const tools = await detectPreviewTools();
   log.info({ previewTools: tools }, tools.pdftoppm && tools.ffmpeg ? 'all preview tools found' : 'some preview tools missing (see docs/files.md)');
   const previews = new PreviewWorker(deps, blobs, tools, log);
@@ -94,8 +114,11 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     presence,
     services,
     files,
+    passkeys,
     async close() {
       await previews.idle();
+      await indexer.close();
+      blobs.close?.();
       presence.close();
       await bus.close();
       await store.close();
@@ -137,16 +160,30 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   const hub = new Hub(core.bus, metrics);
   core.presence.onChange((userId, status) => hub.pushPresence(userId, status));
   let sessions: ReturnType<typeof attachWebSocket>['sessions'] = new Set();
+  // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
+  let url = config.publicUrl ?? '';
+  const saml = config.saml && samlDeps(core, config.saml, () => url);
+  const uploads = openUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs);
+  const sweeper = new Sweeper(
+    config.fileSweepMs,
+    [
+      { name: 'files', run: () => core.files.sweep() },
+      { name: 'uploads', run: async () => ({ expiredUploads: await uploads.deleteExpired() }) },
+    ],
+    core.log,
+  );
   const http = await createHttpServer({
     services,
     files: core.files,
-    uploads: { directory: join(config.dataDir, 'uploads'), maxFileBytes: config.maxFileBytes },
+    passkeys: core.passkeys,
+    uploads: { datastore: uploads, maxFileBytes: config.maxFileBytes },
     store,
     metrics,
     log: core.log,
     webDir: config.webDir ?? DEFAULT_WEB_DIR,
     // A REST body carries at most one message's worth of arguments.
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
+    ...(saml ? { saml } : {}),
     beforeScrape: () => {
       let queued = 0;
       for (const session of sessions) queued += session.queuedBytes();
@@ -171,9 +208,12 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   });
   sessions = ws.sessions;
   await http.listen({ host: config.host, port: config.port });
+  sweeper.start();
   const port = (http.server.address() as AddressInfo).port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const url = config.publicUrl ?? `http://${host}:${port}`;
+  url = config.publicUrl ?? `http://${host}:${port}`;
+  // Without PUBLIC_URL or SOTONG_WEBAUTHN_ORIGINS, passkeys work from this server's own address on localhost (a secure context).
+  if (core.passkeys.rp.origins.length === 0) core.passkeys.rp.origins.push(`http://localhost:${port}`, new URL(url).origin);
   core.log.info({ url, port, store: store.dialect }, 'listening');
   return {
     core,
@@ -181,10 +221,17 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     port,
     ...(boot.created ? { firstRun: boot.password ? { password: boot.password } : {} } : {}),
     async close() {
+      await sweeper.stop();
       await ws.close();
       await http.close();
       hub.close();
       await core.close();
     },
   };
+}
+
+function samlDeps(core: Core, settings: NonNullable<Config['saml']>, baseUrl: () => string) {
+  const sso = new SsoService(core.services.deps, core.services.accounts, settings);
+  const sp = new SamlServiceProvider(settings, baseUrl, sso.memory, core.services.deps.now);
+  return { sp, sso, settings, baseUrl };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { samlSetting } from './sso/saml-settings.js';
 
 const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
 /** MIME patterns (`image/*`, `application/pdf`), comma-separated in the environment. */
@@ -44,7 +45,9 @@ const settings = {
       .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
       .default(32768),
   },
-  sessionTtlHours: { env: 'SOTONG_SESSION_TTL_HOURS', schema: int(1, 24 * 30) },
+  accessTokenTtlSeconds: { env: 'SOTONG_ACCESS_TOKEN_TTL_SECONDS', schema: int(2, 15 * 60) },
+  deviceCredentialTtlDays: { env: 'SOTONG_DEVICE_CREDENTIAL_TTL_DAYS', schema: int(1, 90) },
+  deviceProofMaxSkewSeconds: { env: 'SOTONG_DEVICE_PROOF_MAX_SKEW_SECONDS', schema: int(1, 60) },
   passwordMinLength: { env: 'SOTONG_PASSWORD_MIN_LENGTH', schema: int(8, 12) },
   loginMaxFailures: { env: 'SOTONG_LOGIN_MAX_FAILURES', schema: int(1, 5) },
   loginAddressMaxFailures: { env: 'SOTONG_LOGIN_ADDRESS_MAX_FAILURES', schema: int(1, 50) },
@@ -59,6 +62,8 @@ const settings = {
   heartbeatMs: { env: 'SOTONG_HEARTBEAT_MS', schema: int(1000, 30_000) },
   catchUpEventsPerChannel: { env: 'SOTONG_CATCHUP_EVENTS_PER_CHANNEL', schema: int(1, 500) },
   commitBatchMax: { env: 'SOTONG_COMMIT_BATCH_MAX', schema: int(1, 512) },
+  /** How often new messages move from the pending list into the search index (a search moves them first anyway). */
+  searchIndexIntervalMs: { env: 'SOTONG_SEARCH_INDEX_INTERVAL_MS', schema: int(10, 250) },
   maxFileBytes: { env: 'SOTONG_MAX_FILE_BYTES', schema: int(1, 1024 ** 3) },
   /** 0: no quota. */
   fileQuotaUserBytes: { env: 'SOTONG_FILE_QUOTA_USER_BYTES', schema: int(0, 0) },
@@ -66,6 +71,27 @@ const settings = {
   /** Empty: every type not blocked. */
   fileAllowedTypes: { env: 'SOTONG_FILE_ALLOWED_TYPES', schema: mimePatterns },
   fileBlockedTypes: { env: 'SOTONG_FILE_BLOCKED_TYPES', schema: mimePatterns },
+  /** SAML single sign-on (docs/identity.md); unset: off. */
+  saml: { env: 'SOTONG_SAML', schema: samlSetting },
+  /** How often the sweeper expires unsent files and unfinished uploads and removes unreferenced blobs. */
+  fileSweepMs: { env: 'SOTONG_FILE_SWEEP_MS', schema: int(100, 10 * 60_000) },
+  unsentFileTtlMs: { env: 'SOTONG_UNSENT_FILE_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  uploadTtlMs: { env: 'SOTONG_UPLOAD_TTL_MS', schema: int(100, 24 * 3_600_000) },
+  /** Signs download links for <img>/<video>. Unset: a random key per process (links then work only on the node that issued them, until it restarts). */
+  fileLinkKey: { env: 'SOTONG_FILE_LINK_KEY', schema: z.string().min(32, 'at least 32 characters').optional() },
+  fileLinkTtlMs: { env: 'SOTONG_FILE_LINK_TTL_MS', schema: int(1000, 10 * 60_000) },
+  /** Passkeys: the RP ID (a domain; the host of PUBLIC_URL, else localhost) and the origins a ceremony may come from. */
+  webauthnRpId: { env: 'SOTONG_WEBAUTHN_RP_ID', schema: z.string().min(1).optional() },
+  webauthnOrigins: {
+    env: 'SOTONG_WEBAUTHN_ORIGINS',
+    schema: z
+      .union([z.string(), z.array(z.string())])
+      .default([])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin: scheme://host[:port], no path'))),
+  },
+  /** Unset: blobs on disk under DATA_DIR/blobs. */
+  blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
   /** The built web client; default: packages/web/dist/app next to this server. */
   webDir: { env: 'SOTONG_WEB_DIR', schema: z.string().min(1).optional() },
 } as const;
@@ -95,7 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = env.SOTO
     const raw = env[name] !== undefined && env[name] !== '' ? env[name] : fromFile[key];
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
-    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    else problems.push(`${name} (${key}): ${parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = values as Omit<Config, 'sqliteFile' | 'store'>;

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { User } from '@sotong/protocol';
+import type { LoginResult, SessionGranted, User } from '@sotong/protocol';
+import { deviceOf, rememberDevice, TestDevice } from './test-device.js';
 
 /**
  * Starts the real server as a child process on an ephemeral port with its own SQLite folder,
@@ -26,9 +27,15 @@ export interface SpawnedServer {
   admin: { email: string; password: string };
   /** The server's stdout and stderr so far, for a failing test to print. */
   output(): string;
+  /** A REST call; with a token from these helpers, its device proof is added. */
   request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+  /** Signs in from a new device and returns the access token (its device is remembered for `request` and sockets). */
   login(email: string, password: string): Promise<string>;
+  /** Signs in from the given device and returns the whole answer (a session, a second step, or a pending device). */
+  signIn(email: string, password: string, device: TestDevice): Promise<LoginResult>;
   createUser(email: string, displayName: string, password?: string, role?: 'admin' | 'member' | 'guest'): Promise<User>;
+  /** A current access token of the admin: one device, renewed by its credential when it nears its end. */
+  adminToken(): Promise<string>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -62,6 +69,11 @@ async function dropSchema(url: string, schema: string): Promise<void> {
   }
 }
 
+/** The headers that authorise a REST request with a token from these helpers: the bearer token and its device's proof. */
+export function authHeaders(token: string, method: string, pathWithQuery: string): Record<string, string> {
+  return deviceOf(token)?.requestHeaders(token, method, pathWithQuery) ?? { authorization: `Bearer ${token}` };
+}
+
 export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sotong-'));
   const explicitUrl = options.env?.DATABASE_URL;
@@ -76,7 +88,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   const admin = { email: 'admin@sotong.test', password: 'lantern over the quiet harbour' };
   let child: ChildProcess | undefined;
   let log = '';
-  let adminToken: string | undefined;
+  let adminSession: { granted: SessionGranted; device: TestDevice } | undefined;
 
   /** Port 0 picks a free port; a restart asks for the same one, so clients reconnect to the URL they had. */
   const start = (port: number) =>
@@ -125,18 +137,37 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
     async request<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers['content-type'] = 'application/json';
-      if (token) headers.authorization = `Bearer ${token}`;
+      if (token) Object.assign(headers, authHeaders(token, method, path));
       const res = await fetch(`${server.httpUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const json = (await res.json()) as T & { code?: string; message?: string };
       if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json.code}: ${json.message}`), { status: res.status, body: json });
       return json;
     },
     async login(email, password) {
-      return (await server.request<{ token: string }>('POST', '/api/v1/auth/login', { email, password })).token;
+      const device = TestDevice.generate();
+      const result = await server.signIn(email, password, device);
+      if (!('token' in result)) throw new Error(`sign-in of ${email} did not end in a session: ${JSON.stringify(result)}`);
+      rememberDevice(result.token, device);
+      return result.token;
+    },
+    async signIn(email, password, device) {
+      return server.request<LoginResult>('POST', '/api/v1/auth/login', { email, password, device: device.enrolment() });
     },
     async createUser(email, displayName, password = TEST_PASSWORD, role) {
-      adminToken ??= await server.login(admin.email, admin.password);
-      return server.request<User>('POST', '/api/v1/admin/users', { email, displayName, password, ...(role ? { role } : {}) }, adminToken);
+      return server.request<User>('POST', '/api/v1/admin/users', { email, displayName, password, ...(role ? { role } : {}) }, await server.adminToken());
+    },
+    async adminToken() {
+      if (!adminSession) {
+        const device = TestDevice.generate();
+        const granted = await server.signIn(admin.email, admin.password, device);
+        if (!('token' in granted)) throw new Error(`the admin's sign-in did not end in a session: ${JSON.stringify(granted)}`);
+        adminSession = { granted, device };
+      } else if (adminSession.granted.expiresAt - Date.now() < 1000) {
+        const { deviceId, credential } = adminSession.granted.device;
+        adminSession.granted = await server.request<SessionGranted>('POST', '/api/v1/auth/refresh', adminSession.device.refreshBody(deviceId, credential));
+      }
+      rememberDevice(adminSession.granted.token, adminSession.device);
+      return adminSession.granted.token;
     },
     async kill(signal = 'SIGKILL') {
       const proc = child;
@@ -169,3 +200,4 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   return server;
 }
 export { totpCode } from './auth/totp.js';
+export { TestDevice, deviceOf, rememberDevice } from './test-device.js';

@@ -1,31 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelEvent, ChannelView, Message } from '@sotong/protocol';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
-import { testDatabaseUrl } from './support/postgres.js';
+import { BUS_URL, clusterSkip } from './support/cluster.js';
 import { TestClient } from './support/ws-client.js';
 
-const BUS_URL = process.env.SOTONG_TEST_BUS_URL ?? 'nats://127.0.0.1:4222';
 const FAST = { SOTONG_COMMANDS_PER_SECOND: '100000', SOTONG_COMMAND_BURST: '100000' };
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port || 4222) });
-    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
-    socket.once('connect', () => (socket.end(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-// CI has PostgreSQL and NATS: there a missing one fails the run instead of skipping.
-const skip = !testDatabaseUrl()
-  ? 'needs PostgreSQL and NATS: runs in the PostgreSQL pass'
-  : !process.env.CI && !(await reachable(BUS_URL))
-    ? `needs NATS at ${BUS_URL}`
-    : false;
+const skip = await clusterSkip();
 
 /** What a client shows for a channel: the events it received, with any gap filled by sync as the protocol says. */
 async function view(client: TestClient, received: ChannelEvent[], channelId: string, upTo: number): Promise<Message[]> {

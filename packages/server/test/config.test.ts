@@ -25,6 +25,24 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ SOTONG_FILE_ALLOWED_TYPES: '*.exe' }), /SOTONG_FILE_ALLOWED_TYPES/);
   });
 
+  it('reads SAML settings as JSON, with defaults, certificates inline or from a file, and names a bad field', () => {
+    assert.equal(loadConfig({}).saml, undefined);
+    const dir = mkdtempSync(join(tmpdir(), 'sotong-config-'));
+    const certFile = join(dir, 'idp.pem');
+    const cert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(certFile, cert);
+    const base = { idpSsoUrl: 'https://idp.example/sso', idpEntityId: 'https://idp.example', idpCerts: [certFile] };
+    const saml = loadConfig({ SOTONG_SAML: JSON.stringify({ ...base, groupRoles: { admins: 'admin' } }) }).saml!;
+    assert.deepEqual(saml.idpCerts, [cert]);
+    assert.equal(saml.wantResponseSigned, true);
+    assert.equal(saml.trustIdpMfa, true);
+    assert.equal(saml.attributes.email, 'email');
+    assert.deepEqual(saml.groupRoles, { admins: 'admin' });
+    assert.throws(() => loadConfig({ SOTONG_SAML: JSON.stringify({ ...base, groupRoles: { admins: 'owner' } }) }), /SOTONG_SAML \(saml\): groupRoles\.admins/);
+    assert.throws(() => loadConfig({ SOTONG_SAML: JSON.stringify({ ...base, idpCerts: [join(dir, 'missing.pem')] }) }), /idpCerts\.0: not a PEM block/);
+    assert.throws(() => loadConfig({ SOTONG_SAML: '{not json' }), /SOTONG_SAML \(saml\): not valid JSON/);
+  });
+
   it('names every bad setting at once', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', SOTONG_MAX_FRAME_BYTES: '10', SOTONG_SCRYPT_COST: '3000' }),

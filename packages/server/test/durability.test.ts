@@ -10,7 +10,8 @@ describe('acknowledged messages survive SIGKILL', () => {
   let alice: Person;
 
   before(async () => {
-    server = await spawnServer({ env: { SOTONG_COMMANDS_PER_SECOND: '100000', SOTONG_COMMAND_BURST: '100000' } });
+    // No timed indexing: what the search below finds, it finds through the index's durable pending list.
+    server = await spawnServer({ env: { SOTONG_COMMANDS_PER_SECOND: '100000', SOTONG_COMMAND_BURST: '100000', SOTONG_SEARCH_INDEX_INTERVAL_MS: '3600000' } });
     alice = await person(server, 'Alice');
   });
   after(() => server?.stop());
@@ -61,5 +62,15 @@ describe('acknowledged messages survive SIGKILL', () => {
     const log = await sync.call<{ events: { seq: number }[]; hasMore: boolean }>('events.sync', { channelId: channel.id, after: 0, limit: 1000 });
     sync.close();
     log.events.forEach((e, i) => assert.equal(e.seq, i + 1, 'the channel log has no hole'));
+
+    const searcher = await TestClient.connect(server.wsUrl, alice.token);
+    const lastAcked = [...acked.keys()].at(-1)!;
+    const found = await searcher.call<{ hits: { message: Message }[] }>('search', { query: lastAcked, limit: 5 });
+    searcher.close();
+    assert.deepEqual(
+      found.hits.map((h) => h.message.clientMsgId),
+      [lastAcked],
+      'the last acknowledged message is searchable after the kill',
+    );
   });
 });

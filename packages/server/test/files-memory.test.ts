@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, FileInfo } from '@sotong/protocol';
-import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
+import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { testDatabaseUrl } from './support/postgres.js';
 
 const MiB = 1024 * 1024;
@@ -52,7 +52,7 @@ describe('large uploads', { skip: testDatabaseUrl() ? 'the bytes never touch the
     const query = new URLSearchParams({ channelId: channel.id, name: 'big.bin' });
     const res = await fetch(`${server.httpUrl}/api/v1/files?${query}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/octet-stream' },
+      headers: { ...authHeaders(alice.token, 'POST', `/api/v1/files?${query}`), 'content-type': 'application/octet-stream' },
       body,
       duplex: 'half',
     } as RequestInit);

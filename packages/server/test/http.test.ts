@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView } from '@sotong/protocol';
-import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
+import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { TEST_PASSWORD } from '../src/testing.js';
 
 describe('operations surface', () => {
@@ -78,7 +78,7 @@ describe('operations surface', () => {
     const channel = await server.request<ChannelView>('POST', '/api/v1/channels', { name: 'private-words' }, token);
     const res = await fetch(`${server.httpUrl}/api/v1/channels/${channel.id}/messages`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': 'trace-me-123' },
+      headers: { ...authHeaders(token, 'POST', `/api/v1/channels/${channel.id}/messages`), 'content-type': 'application/json', 'x-request-id': 'trace-me-123' },
       body: JSON.stringify({ clientMsgId: 'l1', text: '극비 인수합병 계획' }),
     });
     assert.equal(res.status, 200);

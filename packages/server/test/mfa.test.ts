@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '@sotong/protocol';
 import { totpCode } from '../src/auth/totp.js';
-import { TEST_PASSWORD } from '../src/testing.js';
+import { rememberDevice, TEST_PASSWORD, TestDevice } from '../src/testing.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
 type Login = { token?: string; mfa?: 'totp' | 'enroll'; challenge?: string };
@@ -15,7 +15,15 @@ describe('two-factor sign-in (TOTP)', () => {
   let secret: string;
 
   const login = (who: Person) => server.request<Login>('POST', '/api/v1/auth/login', { email: who.user.email, password: TEST_PASSWORD });
-  const codeStep = (challenge: string, code: string) => server.request<Login>('POST', '/api/v1/auth/login/code', { challenge, code });
+  /** The step that ends in a session names the device it enrols; its token is remembered with the device. */
+  const withDevice = async <T extends { token?: string }>(send: (device: TestDevice) => Promise<T>): Promise<T> => {
+    const device = TestDevice.generate();
+    const result = await send(device);
+    if (result.token) rememberDevice(result.token, device);
+    return result;
+  };
+  const codeStep = (challenge: string, code: string) =>
+    withDevice((device) => server.request<Login>('POST', '/api/v1/auth/login/code', { challenge, code, device: device.enrolment() }));
 
   before(async () => {
     server = await spawnServer({ env: { SOTONG_LOGIN_MAX_FAILURES: '50' } });
@@ -75,10 +83,13 @@ describe('two-factor sign-in (TOTP)', () => {
     assert.equal(step.token, undefined);
     await assert.rejects(codeStep(step.challenge!, '123456'), { status: 401 }, 'an enrolment challenge is not a code challenge');
     const setup = await server.request<{ secret: string }>('POST', '/api/v1/auth/totp/setup', { challenge: step.challenge });
-    const done = await server.request<{ recoveryCodes: string[]; token: string }>('POST', '/api/v1/auth/totp/confirm', {
-      challenge: step.challenge,
-      code: totpCode(setup.secret, Date.now()),
-    });
+    const done = await withDevice((device) =>
+      server.request<{ recoveryCodes: string[]; token: string }>('POST', '/api/v1/auth/totp/confirm', {
+        challenge: step.challenge,
+        code: totpCode(setup.secret, Date.now()),
+        device: device.enrolment(),
+      }),
+    );
     assert.equal(done.recoveryCodes.length, 10);
     assert.ok(await server.request('GET', '/api/v1/me', undefined, done.token));
     await assert.rejects(

@@ -49,6 +49,7 @@ describe('PostgreSQL transactions aborted by a deadlock are run again', { skip: 
           last_seq: 0,
           member_count: 0,
           dm_key: null,
+          deleted_at: null,
         });
       }
     });

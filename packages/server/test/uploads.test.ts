@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, FileInfo } from '@sotong/protocol';
 import { dispositionName, download } from './support/files.js';
-import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
+import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
 const TUS = { 'tus-resumable': '1.0.0' };
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -23,17 +23,17 @@ describe('resumable uploads (tus)', () => {
   });
   after(() => server?.stop());
 
-  const auth = (token: string) => ({ ...TUS, authorization: `Bearer ${token}` });
+  const auth = (token: string, method: string, path: string) => ({ ...TUS, ...authHeaders(token, method, path) });
 
   async function create(token: string, size: number, name: string): Promise<Response> {
     return fetch(`${server.httpUrl}/api/v1/uploads`, {
       method: 'POST',
-      headers: { ...auth(token), 'upload-length': String(size), 'upload-metadata': `channelId ${b64(channel.id)},filename ${b64(name)}` },
+      headers: { ...auth(token, 'POST', '/api/v1/uploads'), 'upload-length': String(size), 'upload-metadata': `channelId ${b64(channel.id)},filename ${b64(name)}` },
     });
   }
 
   const offsetOf = async (location: string, token = alice.token) => {
-    const res = await fetch(`${server.httpUrl}${location}`, { method: 'HEAD', headers: auth(token) });
+    const res = await fetch(`${server.httpUrl}${location}`, { method: 'HEAD', headers: auth(token, 'HEAD', location) });
     return { status: res.status, offset: Number(res.headers.get('upload-offset')) };
   };
 
@@ -49,7 +49,7 @@ describe('resumable uploads (tus)', () => {
     // A PATCH that promises every byte, sends half, and then loses its connection.
     const cut = httpRequest(`${server.httpUrl}${location}`, {
       method: 'PATCH',
-      headers: { ...auth(alice.token), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(bytes.length) },
+      headers: { ...auth(alice.token, 'PATCH', location), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(bytes.length) },
     });
     cut.on('error', () => {});
     cut.write(bytes.subarray(0, half));
@@ -64,7 +64,7 @@ describe('resumable uploads (tus)', () => {
       offset = head.offset;
       const rest = await fetch(`${server.httpUrl}${location}`, {
         method: 'PATCH',
-        headers: { ...auth(alice.token), 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
+        headers: { ...auth(alice.token, 'PATCH', location), 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' },
         body: bytes.subarray(offset),
       });
       // 409: the cut request was still being wound up and moved the offset meanwhile; ask again.
@@ -93,7 +93,7 @@ describe('resumable uploads (tus)', () => {
     assert.equal((await offsetOf(location, bob.token)).status, 404);
     const patch = await fetch(`${server.httpUrl}${location}`, {
       method: 'PATCH',
-      headers: { ...auth(bob.token), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+      headers: { ...auth(bob.token, 'PATCH', location), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
       body: Buffer.alloc(10),
     });
     assert.equal(patch.status, 404);

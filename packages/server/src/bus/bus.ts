@@ -7,6 +7,8 @@ export type BusMessage =
   | { kind: 'user-signal'; userId: string; signal: Signal }
   /** The user's sessions must end now (deactivated, role or password changed). */
   | { kind: 'user-revoked'; userId: string; reason: string }
+  /** One device of the user was revoked: its sessions must end now, on every node. */
+  | { kind: 'device-revoked'; userId: string; deviceId: string }
   /** A user joined or left a channel: every node with that user's sessions (un)subscribes them. */
   | { kind: 'membership'; userId: string; channelId: string; joined: boolean; seq: number }
   /** One node's view of a user: the status of that user's sessions on that node. */
@@ -25,6 +27,7 @@ export function topicOf(message: BusMessage): Topic {
       return { kind: 'channel', id: message.channelId };
     case 'user-signal':
     case 'user-revoked':
+    case 'device-revoked':
     case 'membership':
       return { kind: 'user', id: message.userId };
     case 'presence':

@@ -1,8 +1,9 @@
-import { commands, LoginResult, SotongError, User, type CommandName } from '@sotong/protocol';
+import { commands, DeviceEnrolment, LoginResult, SotongError, User, type CommandName } from '@sotong/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { dispatch, type Services } from '../services/dispatch.js';
+import { authenticateRequest } from './device-auth.js';
 import type { Actor } from '../services/permissions.js';
 import { HTTP_STATUS } from './errors.js';
 import { COMMAND_ROUTES } from './routes.js';
@@ -33,10 +34,10 @@ function splitSchema(name: CommandName, url: string) {
   return { params: pathKeys.length > 0 ? args.pick(pick) : undefined, rest: pathKeys.length > 0 ? args.omit(pick) : args };
 }
 
-/** The preHandler of every signed-in route: the bearer token becomes the request's actor. */
+/** The preHandler of every signed-in route: the bearer token and its device proof become the request's actor. */
 export function authenticator(services: Services): (request: FastifyRequest) => Promise<void> {
   return async (request) => {
-    request.actor = (await services.accounts.authenticate(bearer(request))).actor;
+    await authenticateRequest(services, request);
   };
 }
 
@@ -48,18 +49,18 @@ export async function registerApi(app: FastifyInstance, services: Services): Pro
     `${API_PREFIX}/auth/login`,
     {
       schema: {
-        summary: 'Sign in with email and password; returns a session token',
+        summary: 'Sign in with email and password from a device (enrolled on first use); returns an access token bound to it',
         tags: ['auth'],
-        body: z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) }),
+        body: z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024), device: DeviceEnrolment.optional() }),
         response: { 200: LoginResult, ...errorResponses },
       },
     },
-    async (request) => services.accounts.login(request.body.email, request.body.password, { address: request.ip }),
+    async (request) => services.accounts.login(request.body.email, request.body.password, { address: request.ip, device: request.body.device }),
   );
 
   api.post(
     `${API_PREFIX}/auth/logout`,
-    { schema: { summary: 'End this session', tags: ['auth'], response: { 200: z.object({}), ...errorResponses } } },
+    { preHandler: authenticate, schema: { summary: 'End this access token', tags: ['auth'], security: [{ bearer: [] }], response: { 200: z.object({}), ...errorResponses } } },
     async (request) => {
       await services.accounts.logout(bearer(request));
       return {};

@@ -70,6 +70,41 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
       },
     );
 
+    api.get(
+      `${API_PREFIX}/files/:fileId/link`,
+      {
+        preHandler,
+        schema: {
+          summary: 'A short-lived URL that downloads the file (or its preview) without a bearer token, for <img> and <video>',
+          tags: ['files'],
+          security: [{ bearer: [] }],
+          params: FileParams,
+          querystring: z.object({ variant: z.enum(['content', 'preview']).default('content') }),
+          response: { 200: z.object({ url: z.string(), expiresAt: z.number().int() }), ...errorResponses },
+        },
+      },
+      async (request) => files.link(request.actor!, request.params.fileId, request.query.variant),
+    );
+
+    api.get(
+      `${API_PREFIX}/files/:fileId/signed`,
+      {
+        schema: {
+          summary: 'Download through a link from /files/:fileId/link (Range requests supported); the link is the credential',
+          tags: ['files'],
+          params: FileParams,
+          querystring: z.record(z.string(), z.unknown()),
+        },
+      },
+      async (request, reply) => {
+        const served = await files.byLink(request.params.fileId, request.query);
+        // Cached no longer than the link lives; the link never travels on as a Referer.
+        const maxAge = Math.max(0, Math.floor((served.expiresAt - Date.now()) / 1000));
+        void reply.header('referrer-policy', 'no-referrer');
+        return sendBlob(request, reply, files, served.sha256, served.size, served.mime, served.name, `private, max-age=${maxAge}`);
+      },
+    );
+
     api.post(
       `${API_PREFIX}/admin/files/collect`,
       {
@@ -86,13 +121,22 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
   });
 }
 
-function sendBlob(request: FastifyRequest, reply: FastifyReply, files: FileService, sha256: string, size: number, mime: string, name: string) {
+function sendBlob(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  files: FileService,
+  sha256: string,
+  size: number,
+  mime: string,
+  name: string,
+  cacheControl = 'private, max-age=3600',
+) {
   void reply
     .header('content-type', mime)
     .header('content-disposition', contentDisposition(servedInline(mime) ? 'inline' : 'attachment', name))
     .header('x-content-type-options', 'nosniff')
     .header('accept-ranges', 'bytes')
-    .header('cache-control', 'private, max-age=3600');
+    .header('cache-control', cacheControl);
   const range = parseRange(request.headers.range, size);
   if (range === null) return reply.code(416).header('content-range', `bytes */${size}`).send();
   if (range === undefined) return reply.header('content-length', size).send(files.blob(sha256));

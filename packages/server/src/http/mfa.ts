@@ -1,10 +1,11 @@
-import { SessionGranted, SotongError, User } from '@sotong/protocol';
+import { DeviceCredential, DeviceEnrolment, LoginResult, SotongError, User } from '@sotong/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Services } from '../services/dispatch.js';
 import type { Enrollee } from '../services/mfa.js';
-import { API_PREFIX, bearer, errorResponses } from './api.js';
+import { API_PREFIX, errorResponses } from './api.js';
+import { authenticateRequest } from './device-auth.js';
 
 const auth = { tags: ['auth'] };
 const code = z.string().min(6).max(32);
@@ -19,7 +20,7 @@ export async function registerMfaApi(app: FastifyInstance, services: Services, a
   const enrollee = async (request: FastifyRequest, pending?: string): Promise<Enrollee> => {
     if (pending) return { challenge: pending };
     if (!request.headers.authorization) throw new SotongError('unauthenticated', 'sign in, or give the challenge of the sign-in');
-    return { actor: (await services.accounts.authenticate(bearer(request))).actor };
+    return { actor: (await authenticateRequest(services, request)).actor };
   };
 
   api.post(
@@ -28,11 +29,11 @@ export async function registerMfaApi(app: FastifyInstance, services: Services, a
       schema: {
         ...auth,
         summary: 'Second sign-in step: a code from the authenticator app, or a recovery code',
-        body: z.object({ challenge, code }),
-        response: { 200: SessionGranted, ...errorResponses },
+        body: z.object({ challenge, code, device: DeviceEnrolment.optional() }),
+        response: { 200: LoginResult, ...errorResponses },
       },
     },
-    async (request) => mfa.completeSignIn(request.body.challenge, request.body.code, { address: request.ip }),
+    async (request) => mfa.completeSignIn(request.body.challenge, request.body.code, { address: request.ip, device: request.body.device }),
   );
 
   api.post(
@@ -54,12 +55,23 @@ export async function registerMfaApi(app: FastifyInstance, services: Services, a
       schema: {
         ...auth,
         summary: 'Confirm set-up with a code; returns one-time recovery codes (and a session when signing in)',
-        body: z.object({ code, challenge: challenge.optional() }),
-        response: { 200: z.object({ recoveryCodes: z.array(z.string()), token: z.string().optional(), user: User.optional() }), ...errorResponses },
+        body: z.object({ code, challenge: challenge.optional(), device: DeviceEnrolment.optional() }),
+        response: {
+          200: z.object({
+            recoveryCodes: z.array(z.string()),
+            token: z.string().optional(),
+            expiresAt: z.number().optional(),
+            user: User.optional(),
+            device: DeviceCredential.optional(),
+            devicePending: z.literal(true).optional(),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
-      const { recoveryCodes, session } = await mfa.confirmEnrolment(await enrollee(request, request.body.challenge), request.body.code, { address: request.ip });
+      const origin = { address: request.ip, device: request.body.device };
+      const { recoveryCodes, session } = await mfa.confirmEnrolment(await enrollee(request, request.body.challenge), request.body.code, origin);
       return { recoveryCodes, ...session };
     },
   );

@@ -15,6 +15,7 @@ export const COMMAND_ROUTES: ReadonlyArray<readonly [Method, string, CommandName
   ['GET', '/channels/:channelId', 'channel.get', 'One channel with my read state'],
   ['PATCH', '/channels/:channelId', 'channel.update', 'Rename, or set topic or purpose'],
   ['POST', '/channels/:channelId/archive', 'channel.archive', 'Archive a channel'],
+  ['DELETE', '/channels/:channelId', 'channel.delete', 'Delete a channel with its messages and files (owners, admins)'],
   ['POST', '/channels/:channelId/join', 'channel.join', 'Join a public channel'],
   ['POST', '/channels/:channelId/leave', 'channel.leave', 'Leave a channel'],
   ['GET', '/channels/:channelId/members', 'channel.members', 'Members with their read positions'],

@@ -9,15 +9,21 @@ import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
 import { registerAdminApi } from './admin.js';
 import { registerMfaApi } from './mfa.js';
+import { registerDeviceApi } from './devices.js';
+import { registerSamlApi, type SamlHttpDeps } from './saml.js';
+import { registerPasskeyApi } from './passkeys.js';
+import type { PasskeyService } from '../services/passkeys.js';
 import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
 import { registerTusUploads, type TusOptions } from './uploads.js';
+import { registerSignInMethods } from './sign-in-methods.js';
 import { registerWebApp } from './web.js';
 
 export interface HttpDeps {
   services: Services;
   files: FileService;
+  passkeys: PasskeyService;
   uploads: TusOptions;
   store: StoreProvider;
   metrics: Metrics;
@@ -25,6 +31,8 @@ export interface HttpDeps {
   bodyLimit: number;
   /** The built web client, served at `/`. */
   webDir: string;
+  /** SAML single sign-on, when configured. */
+  saml?: SamlHttpDeps;
   /** Refreshes gauges that are read off live state rather than counted. */
   beforeScrape(): void;
 }
@@ -46,7 +54,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Sotong API', version: '1.0.0', description: 'REST face of the Sotong protocol; the same commands run over the WebSocket at /ws.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token, always with a Sotong-Device-Proof header signed by its device (docs/identity.md)' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
@@ -69,6 +81,10 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerApi(app, deps.services);
   await registerAdminApi(app, deps.services, authenticator(deps.services));
   await registerMfaApi(app, deps.services, authenticator(deps.services));
+  await registerDeviceApi(app, deps.services, authenticator(deps.services));
+  if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
+  await registerSignInMethods(app, { saml: deps.saml !== undefined });
+  await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());

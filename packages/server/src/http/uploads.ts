@@ -1,4 +1,4 @@
-import { SotongError } from '@sotong/protocol';
+import { DEVICE_PROOF_HEADER, SotongError } from '@sotong/protocol';
 import { FileStore } from '@tus/file-store';
 import { Server as TusServer, type Upload } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -9,12 +9,22 @@ import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { Actor } from '../services/permissions.js';
 import { API_PREFIX } from './api.js';
+import { authenticateRequest } from './device-auth.js';
 import { HTTP_STATUS } from './errors.js';
 
 export interface TusOptions {
-  /** Where unfinished uploads wait (a folder of its own under the data folder). */
-  directory: string;
+  /** Where unfinished uploads wait: `openUploadStore`. */
+  datastore: FileStore;
   maxFileBytes: number;
+}
+
+/**
+ * Unfinished uploads on disk (a folder of its own under the data folder). After `ttlMs` from its
+ * creation an unfinished upload expires: `deleteExpired()` (run by the sweeper) removes it, and
+ * tus clients see the deadline in `Upload-Expires`.
+ */
+export function openUploadStore(directory: string, ttlMs: number): FileStore {
+  return new FileStore({ directory, expirationPeriodInMilliseconds: ttlMs });
 }
 
 const PATH = `${API_PREFIX}/uploads`;
@@ -27,11 +37,14 @@ const PATH = `${API_PREFIX}/uploads`;
  * An upload id starts with its owner's user id, so nobody else can continue or read it.
  */
 export async function registerTusUploads(app: FastifyInstance, services: Services, files: FileService, options: TusOptions): Promise<void> {
-  const datastore = new FileStore({ directory: options.directory });
-  const actorOf = async (authorization: string | null): Promise<Actor> => {
-    const token = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
-    if (!token) throw new SotongError('unauthenticated', 'send Authorization: Bearer <token>');
-    return (await services.accounts.authenticate(token)).actor;
+  const { datastore } = options;
+  // Each request is authenticated once, before tus sees it (a device proof is good for one use);
+  // tus's callbacks find the actor by the request's proof header, unique per request.
+  const actors = new Map<string, Actor>();
+  const actorOf = async (proof: string | null): Promise<Actor> => {
+    const actor = proof === null ? undefined : actors.get(proof);
+    if (!actor) throw new SotongError('unauthenticated', 'send Authorization: Bearer <token> and a device proof');
+    return actor;
   };
   const metadataOf = (upload: Upload) => {
     const channelId = upload.metadata?.channelId;
@@ -45,14 +58,14 @@ export async function registerTusUploads(app: FastifyInstance, services: Service
     datastore,
     maxSize: options.maxFileBytes,
     relativeLocation: true,
-    namingFunction: async (req) => `${(await actorOf(req.headers.get('authorization'))).userId}-${randomBytes(16).toString('hex')}`,
+    namingFunction: async (req) => `${(await actorOf(req.headers.get(DEVICE_PROOF_HEADER))).userId}-${randomBytes(16).toString('hex')}`,
     onIncomingRequest: async (req, uploadId) => {
-      const actor = await actorOf(req.headers.get('authorization'));
+      const actor = await actorOf(req.headers.get(DEVICE_PROOF_HEADER));
       if (!uploadId.startsWith(`${actor.userId}-`)) throw new SotongError('not_found', 'no such upload');
     },
     onUploadCreate: async (req, upload) => {
       const { channelId, name } = metadataOf(upload);
-      await files.admit(await actorOf(req.headers.get('authorization')), channelId, name, upload.size);
+      await files.admit(await actorOf(req.headers.get(DEVICE_PROOF_HEADER)), channelId, name, upload.size);
       return {};
     },
     onUploadFinish: async (req, upload) => {
@@ -60,7 +73,7 @@ export async function registerTusUploads(app: FastifyInstance, services: Service
       const path = upload.storage?.path;
       if (!path) throw new SotongError('internal', 'the upload has no stored bytes');
       try {
-        const file = await files.upload(await actorOf(req.headers.get('authorization')), { channelId, name, body: createReadStream(path) });
+        const file = await files.upload(await actorOf(req.headers.get(DEVICE_PROOF_HEADER)), { channelId, name, body: createReadStream(path) });
         return { status_code: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(file) };
       } finally {
         // Stored as a blob (or refused): the partial copy has served its purpose either way.
@@ -78,8 +91,18 @@ export async function registerTusUploads(app: FastifyInstance, services: Service
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => done(null, payload));
     const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+      const proof = request.headers[DEVICE_PROOF_HEADER];
+      // A CORS preflight carries no credentials; tus answers it by itself.
+      if (request.method !== 'OPTIONS') {
+        const { actor } = await authenticateRequest(services, request);
+        if (typeof proof === 'string') actors.set(proof, actor);
+      }
       reply.hijack();
-      await tus.handle(request.raw, reply.raw);
+      try {
+        await tus.handle(request.raw, reply.raw);
+      } finally {
+        if (typeof proof === 'string') actors.delete(proof);
+      }
     };
     scope.all(PATH, { schema: { hide: true } }, handle);
     scope.all(`${PATH}/*`, { schema: { hide: true } }, handle);

@@ -6,6 +6,8 @@ import type { Metrics } from '../metrics.js';
 export interface HubSession {
   readonly id: string;
   readonly userId: string;
+  /** The device whose key proved this connection. */
+  readonly deviceId: string;
   readonly channels: Set<string>;
   readonly watching: Set<string>;
   /** A sequenced frame: held back while the session is catching up, so nothing overtakes its backlog. */
@@ -103,6 +105,11 @@ export class Hub {
         return this.onMembership(message);
       case 'user-revoked':
         for (const session of [...(this.byUser.get(message.userId) ?? [])]) session.close(CLOSE_CODES.revoked, message.reason);
+        return;
+      case 'device-revoked':
+        for (const session of [...(this.byUser.get(message.userId) ?? [])]) {
+          if (session.deviceId === message.deviceId) session.close(CLOSE_CODES.revoked, 'device_revoked');
+        }
         return;
       case 'presence':
       case 'presence-query':

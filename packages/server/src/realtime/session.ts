@@ -8,6 +8,7 @@ import {
   type ErrorBody,
   type ServerFrame,
 } from '@sotong/protocol';
+import { newChallenge } from '../auth/device-proof.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -22,6 +23,8 @@ export interface Sink {
   send(frame: Buffer): void;
   bufferedBytes(): number;
   close(code: number, reason: string): void;
+  /** The peer's address, for the audit log. */
+  readonly address?: string | undefined;
 }
 
 export interface SessionLimits {
@@ -58,8 +61,16 @@ export class Session implements HubSession {
   readonly channels = new Set<string>();
   readonly watching = new Set<string>();
   private actor: Actor | undefined;
+  private device: string | undefined;
+  /** The nonce this connection's device proof must sign. */
+  private readonly challenge = newChallenge();
   /** Live frames held while the backlog is being sent; null once caught up. */
   private held: Held[] | null = null;
+  /**
+   * The last seq sent per channel. An event can reach the store's readers before it is durable
+   * and published, so the backlog may already have held an event that arrives live afterwards.
+   */
+  private readonly lastSent = new Map<string, number>();
   private closed = false;
   private readonly bucket: TokenBucket;
   private readonly authTimer: NodeJS.Timeout;
@@ -71,11 +82,15 @@ export class Session implements HubSession {
   ) {
     this.bucket = new TokenBucket(deps.limits.commandsPerSecond, deps.limits.commandBurst);
     this.authTimer = setTimeout(() => this.close(CLOSE_CODES.authTimeout, 'auth_timeout'), deps.limits.authTimeoutMs);
-    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes });
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, maxFrameBytes: deps.limits.maxFrameBytes, challenge: this.challenge });
   }
 
   get userId(): string {
     return this.actor?.userId ?? '';
+  }
+
+  get deviceId(): string {
+    return this.device ?? '';
   }
 
   async handle(frame: ClientFrame): Promise<void> {
@@ -96,8 +111,11 @@ export class Session implements HubSession {
   }
 
   deliver(channelId: string, seq: number, frame: Buffer): void {
-    if (this.held) this.held.push({ channelId, seq, frame });
-    else this.push(frame);
+    if (this.held) return void this.held.push({ channelId, seq, frame });
+    const last = this.lastSent.get(channelId);
+    if (last !== undefined && seq <= last) return;
+    this.lastSent.set(channelId, seq);
+    this.push(frame);
   }
 
   push(frame: Buffer): void {
@@ -143,7 +161,8 @@ export class Session implements HubSession {
     }
     let authenticated;
     try {
-      authenticated = await this.deps.services.accounts.authenticate(frame.token);
+      const proof = { claims: { kind: 'challenge' as const, transport: this.transport, nonce: this.challenge }, signature: frame.proof };
+      authenticated = await this.deps.services.accounts.devices.authenticate(frame.token, proof, { address: this.sink.address ?? 'unknown' });
     } catch (err) {
       this.sendError(asSotongError(err, this.deps.log), frame.id);
       return this.close(CLOSE_CODES.authFailed, 'unauthenticated');
@@ -151,6 +170,7 @@ export class Session implements HubSession {
     if (this.closed) return;
     clearTimeout(this.authTimer);
     this.actor = authenticated.actor;
+    this.device = authenticated.deviceId;
     this.held = [];
     const { hub, services, limits } = this.deps;
     // Join user routing first, so a channel joined from now on is subscribed even during catch-up.
@@ -160,11 +180,14 @@ export class Session implements HubSession {
     for (const channelId of seqs.keys()) hub.subscribe(this, channelId);
     // Hear live events before reading the backlog: whatever commits after the read is then held, not lost.
     await hub.settled();
+    // A revocation committed before this node heard the user's topic was published unheard: look once more.
+    if (!(await services.accounts.devices.isActive(authenticated.deviceId))) return this.close(CLOSE_CODES.revoked, 'device_revoked');
+    if (this.closed) return;
 
     const { events, truncated } = await services.messages.backlog(this.actor, frame.cursors ?? {}, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
-    const sent = new Map(Object.entries(frame.cursors ?? {}));
-    for (const e of events) sent.set(e.channelId, e.seq);
+    for (const [channelId, seq] of Object.entries(frame.cursors ?? {})) this.lastSent.set(channelId, seq);
+    for (const e of events) this.lastSent.set(e.channelId, e.seq);
     const result: AuthResult = {
       user: authenticated.user,
       sessionId: this.id,
@@ -176,10 +199,7 @@ export class Session implements HubSession {
     for (const f of backlog) this.push(f);
     const held = this.held;
     this.held = null;
-    for (const h of held) {
-      const upTo = sent.get(h.channelId);
-      if (upTo === undefined || h.seq > upTo) this.push(h.frame);
-    }
+    for (const h of held) this.deliver(h.channelId, h.seq, h.frame);
   }
 
   private async command(id: string, name: string, args: unknown): Promise<void> {

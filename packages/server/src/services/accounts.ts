@@ -1,9 +1,10 @@
-import { SotongError, type AuditEvent, type LoginResult, type User, type WorkspaceRole } from '@sotong/protocol';
+import { SotongError, type AuditEvent, type DeviceEnrolment, type DevicePending, type LoginResult, type SessionGranted, type User, type WorkspaceRole } from '@sotong/protocol';
 import { checkPasswordPolicy } from '../auth/password-policy.js';
 import { hashPassword, randomPassword, verifyPassword } from '../auth/passwords.js';
-import { newSessionToken, tokenHash } from '../auth/tokens.js';
+import { tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { ServiceDeps } from './context.js';
+import { DeviceService } from './devices.js';
 import { MfaService } from './mfa.js';
 import { assertCan, type Actor } from './permissions.js';
 import type { Store } from '../store/store.js';
@@ -14,9 +15,10 @@ export interface Authenticated {
   user: User;
 }
 
-/** Where a sign-in comes from, for throttling and the audit log. */
+/** Where a sign-in comes from, for throttling and the audit log; a sign-in also names the device it enrols. */
 export interface Origin {
   address: string;
+  device?: DeviceEnrolment | undefined;
 }
 
 export interface AuditEntry {
@@ -34,9 +36,11 @@ export interface AuditEntry {
  */
 export class AccountService {
   readonly mfa: MfaService;
+  readonly devices: DeviceService;
 
   constructor(private readonly deps: ServiceDeps) {
     this.mfa = new MfaService(deps, this);
+    this.devices = new DeviceService(deps, this);
   }
 
   async audit(tx: Store, entry: AuditEntry): Promise<void> {
@@ -125,21 +129,34 @@ export class AccountService {
     });
   }
 
-  /** The last step of every sign-in: a session token, the account's failure count cleared, an audit entry. */
-  async issueSession(userId: string, origin: Origin, details: Record<string, unknown>): Promise<{ token: string; user: User }> {
-    const { limits, now } = this.deps;
+  /**
+   * The last step of every sign-in: the device enrolled (or recognised by its key) and an access
+   * token bound to it — or the device left waiting for approval — the account's failure count
+   * cleared, an audit entry.
+   */
+  async issueSession(userId: string, origin: Origin, details: Record<string, unknown>): Promise<SessionGranted | DevicePending> {
     const user = await this.deps.store.read.users.byId(userId);
     const [membership] = await this.deps.store.read.users.workspacesOf(userId);
     if (!user || !membership || user.deactivated_at !== null) throw new SotongError('unauthenticated', 'the account cannot sign in');
-    const token = newSessionToken();
-    await this.deps.queue.run(async (tx) => {
-      const at = now();
+    const device = origin.device;
+    const view = userView(user, membership.workspace_id, membership.role);
+    const refuse = async (error: SotongError): Promise<never> => {
+      await this.deps.queue.run(async (tx) => {
+        await this.audit(tx, { workspaceId: membership.workspace_id, actorId: user.id, action: 'login.refused_device', target: user.email, address: origin.address, details: error.details as Record<string, unknown> });
+        return { result: undefined };
+      });
+      throw error;
+    };
+    if (!device) return refuse(new SotongError('unauthenticated', 'sign in from a device: send its name, platform and public key', { reason: 'device_required' }));
+    const known = await this.deps.store.read.devices.byKey(user.id, device.publicKey);
+    if (known?.status === 'revoked') return refuse(new SotongError('unauthenticated', 'this device was revoked; sign in with a new device key', { reason: 'device_revoked' }));
+    return this.deps.queue.run(async (tx) => {
       await tx.security.clear(`account:${user.email}`);
-      await tx.users.createSession(tokenHash(token), user.id, at, at + limits.sessionTtlHours * 3_600_000);
-      await this.audit(tx, { workspaceId: membership.workspace_id, actorId: user.id, action: 'login.succeeded', target: user.email, address: origin.address, details });
-      return { result: undefined };
+      const granted = await this.devices.grant(tx, view, device, origin);
+      const deviceId = granted.device.deviceId;
+      await this.audit(tx, { workspaceId: membership.workspace_id, actorId: user.id, action: 'login.succeeded', target: user.email, address: origin.address, details: { ...details, deviceId } });
+      return { result: granted };
     });
-    return { token, user: userView(user, membership.workspace_id, membership.role) };
   }
 
   async logout(token: string): Promise<void> {
@@ -149,12 +166,11 @@ export class AccountService {
     });
   }
 
-  async authenticate(token: string): Promise<Authenticated> {
+  /** Who a verified token or device credential acts as: refused once the account is deactivated or out of its workspace. */
+  async actorFor(userId: string): Promise<Authenticated> {
     const store = this.deps.store.read;
-    const session = await store.users.session(tokenHash(token));
-    if (!session || Number(session.expires_at) <= this.deps.now()) throw new SotongError('unauthenticated', 'invalid or expired token');
-    const user = await store.users.byId(session.user_id);
-    const [membership] = await store.users.workspacesOf(session.user_id);
+    const user = await store.users.byId(userId);
+    const [membership] = await store.users.workspacesOf(userId);
     if (!user || user.deactivated_at !== null || !membership) throw new SotongError('unauthenticated', 'invalid or expired token');
     const actor: Actor = { userId: user.id, workspaceId: membership.workspace_id, role: membership.role as Actor['role'] };
     return { actor, user: userView(user, actor.workspaceId, actor.role) };
@@ -191,6 +207,8 @@ export class AccountService {
     await this.deps.queue.run(async (tx) => {
       await tx.users.setPasswordHash(user.id, hash);
       await tx.users.deleteSessionsOf(user.id);
+      // Whoever knew the old password may have enrolled a device: every device signs in again.
+      await tx.devices.revoke((await tx.devices.ofUser(user.id)).map((d) => d.id), this.deps.now());
       await this.audit(tx, { workspaceId: membership?.workspace_id ?? null, actorId: null, action: 'password.reset', target: user.id });
       return { result: undefined, publish: [{ kind: 'user-revoked', userId: user.id, reason: 'password_reset' }] };
     });
@@ -218,13 +236,23 @@ export class AccountService {
     return this.deps.queue.run(async (tx) => {
       const target = await this.memberOfWorkspace(tx, actor, userId);
       if (target.role === 'owner') throw new SotongError('forbidden', "an owner's role is changed by transferring ownership");
-      await tx.users.setRole(actor.workspaceId, userId, role);
-      await this.audit(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, action: 'role.changed', target: userId, details: { from: target.role, to: role } });
-      return {
-        result: userView(target.user, actor.workspaceId, role),
-        publish: [{ kind: 'user-revoked', userId, reason: 'role_changed' }],
-      };
+      const revoked = await this.writeRoleChange(tx, { workspaceId: actor.workspaceId, actorId: actor.userId, userId, from: target.role, to: role });
+      return { result: userView(target.user, actor.workspaceId, role), publish: [revoked] };
     });
+  }
+
+  /**
+   * The one role-change write, by an admin or by the identity provider (SSO groups, `source`):
+   * audited, and the returned event, once published, cuts the user's live sessions.
+   */
+  async writeRoleChange(
+    tx: Store,
+    change: { workspaceId: string; actorId: string | null; userId: string; from: string; to: WorkspaceRole; source?: string },
+  ): Promise<{ kind: 'user-revoked'; userId: string; reason: string }> {
+    await tx.users.setRole(change.workspaceId, change.userId, change.to);
+    const details = { from: change.from, to: change.to, ...(change.source ? { source: change.source } : {}) };
+    await this.audit(tx, { workspaceId: change.workspaceId, actorId: change.actorId, action: 'role.changed', target: change.userId, details });
+    return { kind: 'user-revoked', userId: change.userId, reason: 'role_changed' };
   }
 
   async auditLog(actor: Actor, limit: number, before?: number): Promise<AuditEvent[]> {

@@ -91,6 +91,7 @@ export class ChannelService {
         created_by: actor.userId,
         created_at: now,
         archived_at: null,
+        deleted_at: null,
         last_seq: 0,
         member_count: 0,
         dm_key: null,
@@ -121,6 +122,7 @@ export class ChannelService {
         created_by: actor.userId,
         created_at: now,
         archived_at: null,
+        deleted_at: null,
         last_seq: 0,
         member_count: 0,
         dm_key: dmKey,
@@ -156,6 +158,37 @@ export class ChannelService {
       const event = await appendEvent(tx, channelId, actor.userId, now, 'channel.archived', {});
       await tx.channels.update(channelId, { archived_at: now });
       return { result: undefined, publish: published([event]) };
+    });
+  }
+
+  /**
+   * Deletes a channel for everyone: its messages are tombstoned (content, search index, reactions
+   * gone), its files released for the sweeper, every member leaves, and the name is free again.
+   * The `channel.deleted` event reaches the members before their subscriptions end.
+   */
+  async delete(actor: Actor, channelId: string): Promise<void> {
+    return this.deps.queue.run(async (tx) => {
+      const ctx = await loadChannel(tx, channelId, actor.userId);
+      assertCan(actor, 'channel.delete', { kind: 'channel', ...ctx });
+      const now = this.deps.now();
+      const event = await appendEvent(tx, channelId, actor.userId, now, 'channel.deleted', {});
+      for (const key of await tx.messages.liveKeysOfChannel(channelId)) await tx.search.remove(key);
+      await tx.messages.tombstoneChannel(channelId, now);
+      await tx.files.releaseOfChannel(channelId, now);
+      const memberIds = await tx.channels.memberIds(channelId);
+      for (const userId of memberIds) await tx.channels.removeMember(channelId, userId);
+      await tx.channels.update(channelId, { deleted_at: now, name: channelId, topic: '', purpose: '' });
+      await tx.security.audit({
+        at: now,
+        workspace_id: ctx.channel.workspace_id,
+        actor_id: actor.userId,
+        action: 'channel.deleted',
+        target: channelId,
+        address: null,
+        details: JSON.stringify({ name: ctx.channel.name, kind: ctx.channel.kind, members: memberIds.length }),
+      });
+      const leaves: BusMessage[] = memberIds.map((userId) => ({ kind: 'membership', userId, channelId, joined: false, seq: event.seq }));
+      return { result: undefined, publish: [{ kind: 'event', event }, ...leaves] };
     });
   }
 

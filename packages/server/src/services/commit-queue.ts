@@ -22,7 +22,7 @@ interface Pending {
 
 /**
  * Group commit: writes queue up while a transaction is in flight and the next transaction takes
- * them all (up to a limit). Nothing is published or acknowledged before commit.
+ * them all (up to a limit). Nothing is published or acknowledged before its commit is durable.
  *
  * A batch first runs as one plain transaction. If any write in it fails (a refused command, say),
  * the transaction is rolled back and the batch runs again with each write in its own savepoint,
@@ -51,27 +51,39 @@ export class CommitQueue {
     });
   }
 
+  /**
+   * The next batch runs while the previous one's commit is being made durable (see
+   * StoreProvider.synced); acknowledgements and publications still wait for it, in commit order.
+   */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      await this.commit(batch);
+      const stopTimer = this.metrics.storeTransactionSeconds.startTimer();
+      try {
+        await this.attempt(batch);
+      } catch (err) {
+        stopTimer();
+        this.log.error({ err, batch: batch.length }, 'write transaction failed');
+        this.refuse(batch);
+        continue;
+      }
+      this.metrics.commitBatchSize.observe(batch.length);
+      this.store.synced().then(
+        () => {
+          stopTimer();
+          this.settle(batch);
+        },
+        (err: unknown) => {
+          stopTimer();
+          this.log.fatal({ err, batch: batch.length }, 'the store could not make a commit durable; no further write will be acknowledged');
+          this.refuse(batch);
+        },
+      );
     }
     this.running = false;
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
-    const stopTimer = this.metrics.storeTransactionSeconds.startTimer();
-    try {
-      await this.attempt(batch);
-    } catch (err) {
-      this.log.error({ err, batch: batch.length }, 'write transaction failed');
-      const failure = new SotongError('unavailable', 'the store could not commit; retry');
-      for (const item of batch) item.reject(failure);
-      return;
-    } finally {
-      stopTimer();
-    }
-    this.metrics.commitBatchSize.observe(batch.length);
+  private settle(batch: Pending[]): void {
     for (const item of batch) {
       if (item.outcome) {
         for (const message of item.outcome.publish ?? []) this.bus.publish(message);
@@ -80,6 +92,11 @@ export class CommitQueue {
         item.reject(item.error);
       }
     }
+  }
+
+  private refuse(batch: Pending[]): void {
+    const failure = new SotongError('unavailable', 'the store could not commit; retry');
+    for (const item of batch) item.reject(failure);
   }
 
   /** Runs the batch; each item ends with an outcome or an error. Throws only if the store cannot commit. */

@@ -14,7 +14,12 @@ export interface PresencePort {
 export interface ServiceLimits {
   maxMessageChars: number;
   scryptCost: number;
-  sessionTtlHours: number;
+  /** Access tokens are short-lived; a device renews them with its credential. */
+  accessTokenTtlSeconds: number;
+  /** A device credential lapses after this many days without a renewal. */
+  deviceCredentialTtlDays: number;
+  /** How far a request proof's own time may be from the server's. */
+  deviceProofMaxSkewSeconds: number;
   passwordMinLength: number;
   /** Failed sign-ins within the window that lock an account, or a source address. */
   loginMaxFailures: number;
@@ -39,7 +44,7 @@ export interface ChannelContext {
 
 export async function loadChannel(store: Store, channelId: string, userId: string): Promise<ChannelContext> {
   const found = await store.channels.withMember(channelId, userId);
-  if (!found) throw new SotongError('not_found', 'no such channel');
+  if (!found || found.channel.deleted_at !== null) throw new SotongError('not_found', 'no such channel');
   return found;
 }
 

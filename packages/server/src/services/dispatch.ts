@@ -33,6 +33,7 @@ const handlers: { [N in CommandName]: Handler<N> } = {
   'dm.open': (s, actor, a) => s.channels.openDm(actor, a),
   'channel.update': (s, actor, a) => s.channels.update(actor, a),
   'channel.archive': async (s, actor, a) => (await s.channels.archive(actor, a.channelId), empty),
+  'channel.delete': async (s, actor, a) => (await s.channels.delete(actor, a.channelId), empty),
   'channel.join': (s, actor, a) => s.channels.join(actor, a.channelId),
   'channel.leave': async (s, actor, a) => (await s.channels.leave(actor, a.channelId), empty),
   'channel.invite': async (s, actor, a) => (await s.channels.invite(actor, a.channelId, a.userIds), empty),

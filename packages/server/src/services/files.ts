@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import { splitHead } from './file-head.js';
 import { assertTypeAllowed, detectMime, SNIFF_BYTES, type TypePolicy } from './file-types.js';
+import type { FileLinkSigner, LinkVariant } from './file-links.js';
 import { assertCan, can, type Actor } from './permissions.js';
 
 export interface FileLimits {
@@ -15,6 +16,8 @@ export interface FileLimits {
   quotaUserBytes: number;
   quotaWorkspaceBytes: number;
   types: TypePolicy;
+  /** Uploaded but never sent in a message: removed after this long. */
+  unsentTtlMs: number;
 }
 
 export interface Upload {
@@ -77,6 +80,7 @@ export class FileService {
     private readonly deps: ServiceDeps,
     private readonly blobs: BlobStore,
     private readonly limits: FileLimits,
+    private readonly links: FileLinkSigner,
   ) {}
 
   onUploaded(listener: FileListener): void {
@@ -159,13 +163,58 @@ export class FileService {
     return { sha256: file.preview_sha256, size: Number(file.preview_size), mime: PREVIEW_MIME, name: `${file.name}.preview.webp` };
   }
 
+  /** What a link downloads: the file itself, or its preview. */
+  served(file: FileRow, variant: LinkVariant): { sha256: string; size: number; mime: string; name: string } {
+    return variant === 'preview' ? this.preview(file) : { sha256: file.sha256, size: Number(file.size), mime: file.mime, name: file.name };
+  }
+
+  /**
+   * A short-lived URL (path and query, under the API) that downloads the file, or its preview,
+   * without a bearer token: for `<img src>` and `<video src>`. Issued only to someone who may read it.
+   */
+  async link(actor: Actor, fileId: string, variant: LinkVariant): Promise<{ url: string; expiresAt: number }> {
+    const file = await this.readable(actor, fileId);
+    this.served(file, variant); // a preview link only once there is a preview
+    const expiresAt = this.deps.now() + this.links.ttlMs;
+    const query = this.links.sign({ fileId, userId: actor.userId, variant, expiresAt });
+    return { url: `/api/v1/files/${encodeURIComponent(fileId)}/signed?${query}`, expiresAt };
+  }
+
+  /**
+   * What a signed link leads to, after the signature and expiry and, again, the permission of the
+   * user it was issued to: someone who has left the channel since cannot use a link they kept.
+   */
+  async byLink(fileId: string, query: Record<string, unknown>): Promise<{ sha256: string; size: number; mime: string; name: string; expiresAt: number }> {
+    const claims = this.links.verify(fileId, query, this.deps.now());
+    const store = this.deps.store.read;
+    const file = await store.files.byId(fileId);
+    if (!file) throw new SotongError('not_found', 'no such file');
+    const [user, role] = await Promise.all([store.users.byId(claims.userId), store.users.workspaceRole(file.workspace_id, claims.userId)]);
+    if (!user || user.deactivated_at !== null || !role) throw new SotongError('not_found', 'no such file');
+    const readable = await this.readable({ userId: claims.userId, workspaceId: file.workspace_id, role: role as Actor['role'] }, fileId);
+    return { ...this.served(readable, claims.variant), expiresAt: claims.expiresAt };
+  }
+
   blob(sha256: string, range?: ByteRange): Readable {
     return this.blobs.get(sha256, range);
   }
 
-  /** Forgets deleted files and removes the blobs no file points at any more. Returns how many blobs went. */
+  /** Forgets deleted files and removes the blobs no file points at any more (workspace admins, on demand). */
   async collect(actor: Actor): Promise<{ files: number; blobs: number }> {
     assertCan(actor, 'files.collect', { kind: 'workspace', workspaceId: actor.workspaceId });
+    return this.collectGarbage();
+  }
+
+  /** The sweeper's pass: files never sent expire, then deleted files and unreferenced blobs go. */
+  async sweep(): Promise<{ expired: number; files: number; blobs: number }> {
+    const expired = await this.deps.queue.run(async (tx) => {
+      const now = this.deps.now();
+      return { result: await tx.files.expireUnsent(now - this.limits.unsentTtlMs, now) };
+    });
+    return { expired, ...(await this.collectGarbage()) };
+  }
+
+  private async collectGarbage(): Promise<{ files: number; blobs: number }> {
     const total = { files: 0, blobs: 0 };
     for (;;) {
       const step = await this.deps.queue.run(async (tx) => {

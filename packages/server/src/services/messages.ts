@@ -25,7 +25,7 @@ export class MessageService {
       const files = await claimFiles(tx, actor, args.channelId, args.fileIds);
 
       const now = this.deps.now();
-      const seq = await tx.channels.nextSeq(args.channelId);
+      const seq = await tx.channels.nextSeq(args.channelId, Number(ctx.channel.last_seq));
       const facts = factsOf(args.text);
       const needsMembers = facts.mentionedUserIds.length > 0 || facts.mentionsHere;
       const mentioned = needsMembers ? this.mentionedMembers(facts, await tx.channels.memberIds(args.channelId), actor.userId) : [];

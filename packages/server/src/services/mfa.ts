@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SotongError, type SecondStepRequired, type SessionGranted } from '@sotong/protocol';
+import { SotongError, type DevicePending, type SecondStepRequired, type SessionGranted } from '@sotong/protocol';
 import { newRecoveryCodes, newTotpSecret, totpStep, totpUri } from '../auth/totp.js';
 import type { ChallengePurpose } from '../store/mfa.js';
 import type { Store } from '../store/store.js';
@@ -28,33 +28,44 @@ export class MfaService {
 
   /** After a correct password: the challenge for the second step, or null when none is due. */
   async beginSecondStep(tx: Store, userId: string, workspaceId: string): Promise<SecondStepRequired | null> {
-    const totp = await tx.mfa.totp(userId);
-    const purpose: ChallengePurpose | null = totp?.enabled_at ? 'totp' : (await tx.users.workspaceMfaRequired(workspaceId)) ? 'enroll' : null;
+    const [totp, passkey] = await Promise.all([tx.mfa.totp(userId), tx.passkeys.any(userId)]);
+    const factors: ('totp' | 'passkey')[] = [...(totp?.enabled_at ? ['totp' as const] : []), ...(passkey ? ['passkey' as const] : [])];
+    const purpose: ChallengePurpose | null = factors[0] ?? ((await tx.users.workspaceMfaRequired(workspaceId)) ? 'enroll' : null);
     if (!purpose) return null;
     const challenge = `ch_${randomBytes(24).toString('base64url')}`;
     const expiresAt = this.deps.now() + CHALLENGE_TTL_MS;
     await tx.mfa.createChallenge(hash(challenge), userId, purpose, expiresAt);
-    return { mfa: purpose, challenge, expiresAt };
+    return { mfa: purpose, challenge, expiresAt, ...(factors.length > 0 ? { factors } : {}) };
   }
 
   /** The second step of a sign-in: a code from the app, or a recovery code. */
-  async completeSignIn(challenge: string, code: string, origin: Origin): Promise<SessionGranted> {
-    const { user, workspaceId } = await this.pending(challenge, 'totp');
+  async completeSignIn(challenge: string, code: string, origin: Origin): Promise<SessionGranted | DevicePending> {
+    const { user, workspaceId } = await this.pending(challenge, ['totp']);
     await this.accounts.refuseIfLocked(user.email, workspaceId, origin);
     const factor = RECOVERY_CODE.test(code.trim()) ? 'recovery_code' : 'totp';
     const ok = factor === 'recovery_code' ? await this.spendRecoveryCode(user.id, code.trim()) : await this.useTotp(user.id, code);
     if (ok !== true) {
-      await this.deps.queue.run(async (tx) => {
-        await tx.mfa.failChallenge(hash(challenge));
-        const row = await tx.mfa.challenge(hash(challenge));
-        if (row && row.failures >= CHALLENGE_MAX_FAILURES) await tx.mfa.dropChallenge(hash(challenge));
-        return { result: undefined };
-      });
+      await this.countChallengeFailure(challenge);
       await this.accounts.recordFailedSignIn(user.email, workspaceId, user.id, origin, ok === 'replayed' ? 'replayed_code' : `wrong_${factor}`);
       throw new SotongError('unauthenticated', ok === 'replayed' ? 'that code was used already; wait for the next one' : 'wrong code');
     }
     await this.dropChallenge(challenge);
     return this.accounts.issueSession(user.id, origin, { factor });
+  }
+
+  /** The account halfway through a sign-in whose second step a passkey may finish. */
+  async pendingSecondStep(challenge: string) {
+    return this.pending(challenge, ['totp', 'passkey']);
+  }
+
+  /** A wrong answer to the challenge: after a few, the challenge is dropped and the sign-in starts again. */
+  async countChallengeFailure(challenge: string): Promise<void> {
+    await this.deps.queue.run(async (tx) => {
+      await tx.mfa.failChallenge(hash(challenge));
+      const row = await tx.mfa.challenge(hash(challenge));
+      if (row && row.failures >= CHALLENGE_MAX_FAILURES) await tx.mfa.dropChallenge(hash(challenge));
+      return { result: undefined };
+    });
   }
 
   /** A new secret to show as a QR code; it counts only once a code from it is confirmed. */
@@ -71,7 +82,7 @@ export class MfaService {
   }
 
   /** Confirms the secret with a code from it: two-factor sign-in is on, and the recovery codes are shown once. */
-  async confirmEnrolment(who: Enrollee, code: string, origin: Origin): Promise<{ recoveryCodes: string[]; session?: SessionGranted }> {
+  async confirmEnrolment(who: Enrollee, code: string, origin: Origin): Promise<{ recoveryCodes: string[]; session?: SessionGranted | DevicePending }> {
     const user = await this.enrollee(who);
     const recoveryCodes = newRecoveryCodes();
     const now = this.deps.now();
@@ -126,9 +137,9 @@ export class MfaService {
     return this.deps.queue.run(async (tx) => ({ result: (await tx.mfa.useRecoveryCode(userId, hash(code), now)) ? (true as const) : ('wrong' as const) }));
   }
 
-  private async pending(challenge: string, purpose: ChallengePurpose) {
+  private async pending(challenge: string, purposes: readonly ChallengePurpose[]) {
     const row = await this.deps.store.read.mfa.challenge(hash(challenge));
-    if (!row || row.purpose !== purpose || row.expires_at <= this.deps.now()) {
+    if (!row || !purposes.includes(row.purpose) || row.expires_at <= this.deps.now()) {
       throw new SotongError('unauthenticated', 'the sign-in expired or is unknown; start again');
     }
     const user = await this.deps.store.read.users.byId(row.user_id);
@@ -143,11 +154,11 @@ export class MfaService {
       if (!user) throw new SotongError('not_found', 'no such user');
       return { id: user.id, email: user.email, workspaceId: who.actor.workspaceId };
     }
-    const { user, workspaceId } = await this.pending(who.challenge, 'enroll');
+    const { user, workspaceId } = await this.pending(who.challenge, ['enroll']);
     return { id: user.id, email: user.email, workspaceId };
   }
 
-  private async dropChallenge(challenge: string): Promise<void> {
+  async dropChallenge(challenge: string): Promise<void> {
     await this.deps.queue.run(async (tx) => {
       await tx.mfa.dropChallenge(hash(challenge));
       return { result: undefined };

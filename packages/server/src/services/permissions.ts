@@ -10,6 +10,8 @@ export interface Actor {
 
 export type Resource =
   | { kind: 'workspace'; workspaceId: string }
+  /** Something that belongs to one user of a workspace (their devices). */
+  | { kind: 'device'; workspaceId: string; userId: string }
   | { kind: 'channel'; channel: ChannelRow; member: MemberRow | undefined }
   | { kind: 'message'; channel: ChannelRow; member: MemberRow | undefined; message: MessageRow }
   | { kind: 'file'; channel: ChannelRow; member: MemberRow | undefined; file: FileRow };
@@ -28,6 +30,8 @@ interface Facts {
   author: boolean;
   /** A file that a message carries (before that, only its uploader sees it). */
   sent: boolean;
+  /** The resource belongs to the actor (their own device). */
+  own: boolean;
 }
 
 type Rule = (f: Facts) => boolean;
@@ -53,12 +57,16 @@ const RULES = {
   'channel.kick': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'channel.update': (f) => f.member && !f.guest && !f.conversation && !f.archived,
   'channel.archive': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation && !f.archived,
+  'channel.delete': (f) => (f.channelOwner || (f.admin && f.sameWorkspace)) && !f.conversation,
   'message.edit': (f) => f.member && f.author && !f.archived,
   'message.delete': (f) => (f.member && f.author) || (f.admin && f.sameWorkspace && !f.conversation),
   'message.react': (f) => f.member && !f.archived,
   'message.pin': (f) => f.member && !f.archived,
   'file.read': (f) => readsChannel(f) && (f.sent || f.author),
   'files.collect': (f) => f.sameWorkspace && f.admin,
+  'device.read': (f) => f.sameWorkspace && (f.own || f.admin),
+  'device.revoke': (f) => f.sameWorkspace && (f.own || f.admin),
+  'device.approve': (f) => f.sameWorkspace && (f.own || f.admin),
 } satisfies Record<string, Rule>;
 
 export type Action = keyof typeof RULES;
@@ -66,7 +74,7 @@ export type Action = keyof typeof RULES;
 function factsOf(actor: Actor, resource: Resource): Facts {
   const admin = actor.role === 'owner' || actor.role === 'admin';
   const guest = actor.role === 'guest';
-  if (resource.kind === 'workspace') {
+  if (resource.kind === 'workspace' || resource.kind === 'device') {
     return {
       actor,
       admin,
@@ -79,6 +87,7 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       archived: false,
       author: false,
       sent: false,
+      own: resource.kind === 'device' && resource.userId === actor.userId,
     };
   }
   const { channel, member } = resource;
@@ -96,6 +105,7 @@ function factsOf(actor: Actor, resource: Resource): Facts {
       (resource.kind === 'message' && resource.message.sender_id === actor.userId) ||
       (resource.kind === 'file' && resource.file.uploader_id === actor.userId),
     sent: resource.kind === 'file' && resource.file.message_id !== null,
+    own: false,
   };
 }
 
@@ -109,10 +119,10 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
  */
 export function assertCan(actor: Actor, action: Action, resource: Resource): void {
   if (can(actor, action, resource)) return;
-  if (resource.kind !== 'workspace' && !can(actor, 'channel.read', resource)) {
+  if (resource.kind !== 'workspace' && resource.kind !== 'device' && !can(actor, 'channel.read', resource)) {
     throw new SotongError('not_found', 'no such channel');
   }
-  if (resource.kind !== 'workspace' && resource.channel.archived_at !== null) {
+  if (resource.kind !== 'workspace' && resource.kind !== 'device' && resource.channel.archived_at !== null) {
     throw new SotongError('forbidden', 'the channel is archived');
   }
   throw new SotongError('forbidden', `not allowed: ${action}`);

@@ -3,6 +3,7 @@ import { highlightTerms, normalize, queryPhrases } from '../search/tokenize.js';
 import type { SearchFilter } from '../store/search.js';
 import type { ChannelService } from './channels.js';
 import type { ServiceDeps } from './context.js';
+import type { SearchIndexer } from './search-indexer.js';
 import type { Actor } from './permissions.js';
 import { hydrateMessages } from './views.js';
 
@@ -71,6 +72,7 @@ export class SearchService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly channels: ChannelService,
+    private readonly indexer: SearchIndexer,
   ) {}
 
   async search(actor: Actor, args: ParsedArgs<'search'>): Promise<{ hits: SearchHit[]; nextCursor: string | null }> {
@@ -78,6 +80,7 @@ export class SearchService {
     const mods = parseModifiers(args.query);
     const phrases = queryPhrases(mods.text);
     if (phrases.length === 0) throw new SotongError('bad_request', 'the query has no words to search for');
+    await this.indexer.flush();
 
     const readable = await this.channels.readableChannelIds(actor);
     const filter: SearchFilter = { phrases, readableChannelIds: readable, limit: args.limit + 1 };

@@ -58,6 +58,23 @@ export class FileStore {
     await this.db.updateTable('files').set({ deleted_at: deletedAt }).where('message_id', '=', messageId).where('deleted_at', 'is', null).execute();
   }
 
+  /** The channel is gone: so are all its files, sent or not. */
+  async releaseOfChannel(channelId: string, deletedAt: number): Promise<void> {
+    await this.db.updateTable('files').set({ deleted_at: deletedAt }).where('channel_id', '=', channelId).where('deleted_at', 'is', null).execute();
+  }
+
+  /** Files uploaded before `createdBefore` and never sent in a message count as deleted. Returns how many. */
+  async expireUnsent(createdBefore: number, deletedAt: number): Promise<number> {
+    const result = await this.db
+      .updateTable('files')
+      .set({ deleted_at: deletedAt })
+      .where('message_id', 'is', null)
+      .where('deleted_at', 'is', null)
+      .where('created_at', '<', createdBefore)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async recordFacts(id: string, facts: FileFacts): Promise<void> {
     await this.db
       .updateTable('files')

@@ -105,6 +105,26 @@ export class MessageStore {
       .execute();
   }
 
+  /** The search keys of the channel's messages not deleted yet. */
+  async liveKeysOfChannel(channelId: string): Promise<number[]> {
+    const rows = await this.db.selectFrom('messages').select('pk').where('channel_id', '=', channelId).where('deleted_at', 'is', null).execute();
+    return rows.map((r) => Number(r.pk));
+  }
+
+  /** `tombstone` for every message of a channel at once (a deleted channel), in a few statements whatever its size. */
+  async tombstoneChannel(channelId: string, deletedAt: number): Promise<void> {
+    const ids = this.db.selectFrom('messages').select('id').where('channel_id', '=', channelId);
+    await this.db.deleteFrom('message_edits').where('message_id', 'in', ids).execute();
+    await this.db.deleteFrom('reactions').where('message_id', 'in', ids).execute();
+    await this.db.deleteFrom('mentions').where('channel_id', '=', channelId).execute();
+    await this.db
+      .updateTable('messages')
+      .set({ content: new Uint8Array(0), deleted_at: deletedAt, pinned_at: null, mentions_channel: 0, has_link: 0, has_file: 0 })
+      .where('channel_id', '=', channelId)
+      .where('deleted_at', 'is', null)
+      .execute();
+  }
+
   /** Top-level messages of a channel, oldest first, in a seq window. */
   async page(channelId: string, window: { beforeSeq?: number; afterSeq?: number }, limit: number): Promise<MessageRow[]> {
     let query = this.db.selectFrom('messages').selectAll().where('channel_id', '=', channelId).where('thread_root_id', 'is', null);

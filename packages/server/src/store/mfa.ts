@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-export type ChallengePurpose = 'totp' | 'enroll';
+/** What the password step's challenge waits for: a second factor (TOTP, or a passkey when that is all the user has), or enrolment. */
+export type ChallengePurpose = 'totp' | 'passkey' | 'enroll';
 
 /** Second factors: TOTP secrets, recovery codes, and the short-lived challenge between password and code. */
 export class MfaStore {

@@ -246,5 +246,109 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '003b_search_pending': {
+      async up(db: Kysely<any>) {
+        // SQLite: messages wait here, in their own transaction, for the search indexer to move
+        // them into FTS5 in large batches (see store/sqlite-search.ts).
+        if (dialect !== 'sqlite') return;
+        await db.schema
+          .createTable('search_pending')
+          .addColumn('message_pk', 'integer', (c) => c.primaryKey())
+          .addColumn('tokens', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '005_devices': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('devices')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('platform', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('credential_hash', 'text', (c) => c.notNull())
+          .addColumn('credential_expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('approved_by', 'text')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('devices_user_key').on('devices').columns(['user_id', 'public_key']).unique().execute();
+        await db.schema.createIndex('devices_credential').on('devices').column('credential_hash').unique().execute();
+        // Tokens from before devices are bound to none: they stop working, and their owners sign in again.
+        await db.deleteFrom('auth_sessions').execute();
+        await db.schema.alterTable('auth_sessions').addColumn('device_id', 'text').execute();
+        await db.schema.createIndex('auth_sessions_device').on('auth_sessions').column('device_id').execute();
+        await db.schema.alterTable('workspaces').addColumn('device_approval_required', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    '006_saml': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('sso_identities')
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('name_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('name_id_format', 'text')
+          .addColumn('session_index', 'text')
+          .addColumn('attributes', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('sso_identities_pk', ['issuer', 'name_id'])
+          .execute();
+        await db.schema.createIndex('sso_identities_user').on('sso_identities').column('user_id').execute();
+        await db.schema
+          .createTable('saml_cache')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('saml_cache_expiry').on('saml_cache').column('expires_at').execute();
+        await db.schema
+          .createTable('sso_codes')
+          .addColumn('code_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('details', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '007_files_lifecycle': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('channels').addColumn('deleted_at', 'bigint').execute();
+        // The sweeper looks for files never sent, oldest first.
+        await db.schema.createIndex('files_unsent').on('files').column('created_at').where(sql.ref('message_id'), 'is', null).execute();
+      },
+    },
+    '008_passkeys': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('passkeys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('public_key', 'text', (c) => c.notNull())
+          .addColumn('counter', 'bigint', (c) => c.notNull())
+          .addColumn('transports', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('device_type', 'text', (c) => c.notNull())
+          .addColumn('backed_up', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+        await db.schema
+          .createTable('webauthn_ceremonies')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text')
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('challenge', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('login_challenge_hash', 'text')
+          .execute();
+      },
+    },
   };
 }

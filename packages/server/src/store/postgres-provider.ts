@@ -78,6 +78,8 @@ export async function openPostgresStore(options: PostgresOptions, log?: Logger):
         }
       }
     },
+    // PostgreSQL's COMMIT returns after its WAL flush (synchronous_commit on).
+    synced: () => Promise.resolve(),
     ping: () => pingDb(db),
     close: () => db.destroy(),
   };

@@ -2,7 +2,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** The database schema as a type: a wrong column name is a compile error. Times are epoch milliseconds. */
 export interface Database {
-  workspaces: { id: string; name: string; created_at: number; mfa_required: number };
+  workspaces: { id: string; name: string; created_at: number; mfa_required: number; device_approval_required: Generated<number> };
   users: {
     id: string;
     email: string;
@@ -12,7 +12,25 @@ export interface Database {
     deactivated_at: number | null;
   };
   workspace_members: { workspace_id: string; user_id: string; role: string; joined_at: number };
-  auth_sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number };
+  /** Short-lived access tokens, each bound to the device it was issued to. */
+  auth_sessions: { token_hash: string; user_id: string; created_at: number; expires_at: number; device_id: string | null };
+  /** Enrolled devices: the public half of each device key, and the hash of its long-lived credential. */
+  devices: {
+    id: string;
+    user_id: string;
+    workspace_id: string;
+    name: string;
+    platform: string;
+    public_key: string;
+    credential_hash: string;
+    credential_expires_at: number;
+    /** pending | active | revoked */
+    status: string;
+    first_seen_at: number;
+    last_seen_at: number;
+    approved_by: string | null;
+    revoked_at: number | null;
+  };
   channels: {
     id: string;
     workspace_id: string;
@@ -27,6 +45,8 @@ export interface Database {
     member_count: number;
     /** Sorted member ids of a 1:1 DM, so there is one DM per pair. */
     dm_key: string | null;
+    /** Set when the channel was deleted: it is then unreachable, its content and files released. */
+    deleted_at: number | null;
   };
   channel_members: { channel_id: string; user_id: string; role: string; joined_at: number; last_read_seq: number };
   events: {
@@ -99,8 +119,47 @@ export interface Database {
   recovery_codes: { user_id: string; code_hash: string; used_at: number | null };
   /** Between a correct password and the second factor. Only the hash of the challenge is kept. */
   login_challenges: { token_hash: string; user_id: string; purpose: string; expires_at: number; failures: number };
+  /** Who an IdP's NameID is, and the attributes it last asserted (JSON of the mapped values). */
+  sso_identities: {
+    issuer: string;
+    name_id: string;
+    user_id: string;
+    name_id_format: string | null;
+    session_index: string | null;
+    attributes: string;
+    first_seen_at: number;
+    last_seen_at: number;
+  };
+  /** SAML ids with an expiry: AuthnRequest ids awaiting an answer (`request:`), assertion ids seen (`assertion:`). */
+  saml_cache: { key: string; value: string; expires_at: number };
+  /** One-time codes from the ACS redirect, exchanged for a session. Only the hash is kept. */
+  sso_codes: { code_hash: string; user_id: string; expires_at: number; details: string };
+  /** WebAuthn credentials. `id` is the credential id (base64url); `counter` the last sign count seen. */
+  passkeys: {
+    id: string;
+    user_id: string;
+    public_key: string;
+    counter: number;
+    transports: string;
+    name: string;
+    device_type: string;
+    backed_up: number;
+    created_at: number;
+    last_used_at: number | null;
+  };
+  /** One registration or sign-in ceremony: the challenge the authenticator must sign, used once. */
+  webauthn_ceremonies: {
+    token_hash: string;
+    user_id: string | null;
+    purpose: string;
+    challenge: string;
+    expires_at: number;
+    /** For a second factor: the password step's challenge this ceremony finishes. */
+    login_challenge_hash: string | null;
+  };
   /** SQLite only: the FTS5 index, row id = messages.pk. */
   message_search: { rowid: number; tokens: string };
+  search_pending: { message_pk: number; tokens: string };
 }
 
 export type UserRow = Selectable<Database['users']>;
@@ -110,5 +169,7 @@ export type MessageRow = Selectable<Database['messages']>;
 export type EventRow = Selectable<Database['events']>;
 export type FileRow = Selectable<Database['files']>;
 export type NewMessage = Insertable<Database['messages']>;
+export type DeviceRow = Selectable<Database['devices']>;
+export type PasskeyRow = Selectable<Database['passkeys']>;
 export type AuditRow = Selectable<Database['audit_events']>;
 export type NewAuditRow = Insertable<Database['audit_events']>;

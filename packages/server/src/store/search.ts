@@ -15,10 +15,17 @@ export interface SearchFilter {
   limit: number;
 }
 
-/** The dialect-specific full-text index over the tokens the service hands it. */
+/**
+ * The dialect-specific full-text index over the tokens the service hands it. An index may take
+ * what it is given into a pending list first (SQLite does); `query` sees pending entries only
+ * after `flushPending` has moved them in.
+ */
 export interface SearchIndex {
   index(messageKey: number, tokens: readonly string[]): Promise<void>;
   remove(messageKey: number): Promise<void>;
+  hasPending(): Promise<boolean>;
+  /** Moves up to `max` pending entries into the index; returns how many it moved. */
+  flushPending(max: number): Promise<number>;
   /** Matching messages, newest first. */
   query(filter: SearchFilter): Promise<MessageRow[]>;
 }

@@ -3,17 +3,22 @@ import { dirname } from 'node:path';
 import { CompiledQueries } from './compiled.js';
 import { SqliteSearchIndex } from './sqlite-search.js';
 import { openSqlite } from './sqlite.js';
+import { WalSync } from './wal-sync.js';
 import { migrate, pingDb, storeOver, type SearchFactory, type Store, type StoreProvider } from './store.js';
 
 /**
  * One writer connection (all writes go through the service's commit queue, one transaction at
  * a time) and one reader connection, so reads never see a batch that has not committed yet.
+ *
+ * FULL durability is kept by fsyncing the WAL off the main thread (wal-sync.ts) rather than by
+ * SQLite inside COMMIT; NORMAL skips that fsync (a killed process loses nothing, power loss may).
  */
 export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMAL'): Promise<StoreProvider> {
   mkdirSync(dirname(file), { recursive: true });
-  const writer = openSqlite({ file, synchronous });
+  const writer = openSqlite({ file, synchronous: 'NORMAL' });
   await migrate(writer.db, 'sqlite');
-  const reader = openSqlite({ file, synchronous });
+  const reader = openSqlite({ file, synchronous: 'NORMAL' });
+  const wal = synchronous === 'FULL' ? new WalSync(`${file}-wal`) : undefined;
   const search: SearchFactory = (db, compiled) => new SqliteSearchIndex(db, compiled);
   // Hot queries run straight on each connection's prepared statements (synchronous driver).
   const writes = new CompiledQueries(writer.execute);
@@ -22,8 +27,10 @@ export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMA
     dialect: 'sqlite',
     read: storeOver(reader.db, search, reads),
     transaction: <T>(work: (tx: Store) => Promise<T>) => writer.db.transaction().execute((trx) => work(storeOver(trx, search, writes))),
+    synced: () => wal?.synced() ?? Promise.resolve(),
     ping: () => pingDb(reader.db),
     async close() {
+      await wal?.close();
       await reader.db.destroy();
       await writer.db.destroy();
     },

@@ -52,8 +52,8 @@ export function openSqlite(options: SqliteOptions): SqliteConnection {
     execute(sql, parameters) {
       const stmt = statements.prepare(sql);
       if (stmt.reader) return { rows: stmt.all(parameters) };
-      stmt.run(parameters);
-      return { rows: [] };
+      const { changes } = stmt.run(parameters);
+      return { rows: [], numAffectedRows: BigInt(changes) };
     },
   };
 }

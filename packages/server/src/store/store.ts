@@ -1,11 +1,14 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { ChannelStore } from './channels.js';
+import { DeviceStore } from './devices.js';
 import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
+import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
+import { SsoStore } from './sso.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { CompiledQueries } from './compiled.js';
@@ -20,6 +23,9 @@ export interface Store {
   events: EventStore;
   security: SecurityStore;
   mfa: MfaStore;
+  devices: DeviceStore;
+  sso: SsoStore;
+  passkeys: PasskeyStore;
   files: FileStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
@@ -30,7 +36,10 @@ export interface StoreProvider {
   readonly dialect: Dialect;
   /** Reads of committed data, outside any write transaction. */
   readonly read: Store;
+  /** Resolves once `work` has committed; the commit may not be on stable storage yet (see `synced`). */
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /** Resolves once every transaction committed before the call is durable: only then may it be acknowledged. */
+  synced(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,6 +58,9 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
+    devices: new DeviceStore(db),
+    sso: new SsoStore(db),
+    passkeys: new PasskeyStore(db),
     files: new FileStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {

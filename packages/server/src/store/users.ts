@@ -67,21 +67,6 @@ export class UserStore {
       .execute();
   }
 
-  async createSession(tokenHash: string, userId: string, now: number, expiresAt: number): Promise<void> {
-    await this.db
-      .insertInto('auth_sessions')
-      .values({ token_hash: tokenHash, user_id: userId, created_at: now, expires_at: expiresAt })
-      .execute();
-  }
-
-  async session(tokenHash: string): Promise<{ user_id: string; expires_at: number } | undefined> {
-    return this.db
-      .selectFrom('auth_sessions')
-      .select(['user_id', 'expires_at'])
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
-  }
-
   async deleteSession(tokenHash: string): Promise<void> {
     await this.db.deleteFrom('auth_sessions').where('token_hash', '=', tokenHash).execute();
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CLOSE_CODES } from '@sotong/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -36,6 +37,7 @@ function sinkOf(ws: WebSocket, socket: Duplex): Sink {
       ws.send(frame, { binary: false });
     },
     bufferedBytes: () => ws.bufferedAmount,
+    address: (socket as Socket).remoteAddress,
     close(code, reason) {
       ws.close(code, reason);
       // A peer that reads nothing never sees the close frame: drop the socket after a grace period.

@@ -1,12 +1,12 @@
 import type { FileInfo } from '@sotong/protocol';
-import type { SpawnedServer } from '../../src/testing.js';
+import { authHeaders, type SpawnedServer } from '../../src/testing.js';
 
 /** POST /api/v1/files with the bytes as the body; the raw response, for tests that look at errors. */
 export function uploadRaw(server: SpawnedServer, token: string, channelId: string, name: string, body: Uint8Array<ArrayBuffer>): Promise<Response> {
   const query = new URLSearchParams({ channelId, name });
   return fetch(`${server.httpUrl}/api/v1/files?${query}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+    headers: { ...authHeaders(token, 'POST', `/api/v1/files?${query}`), 'content-type': 'application/octet-stream' },
     body,
   });
 }
@@ -19,7 +19,7 @@ export async function upload(server: SpawnedServer, token: string, channelId: st
 }
 
 export function download(server: SpawnedServer, token: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.httpUrl}/api/v1/files/${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+  return fetch(`${server.httpUrl}/api/v1/files/${path}`, { headers: { ...authHeaders(token, 'GET', `/api/v1/files/${path}`), ...headers } });
 }
 
 /** The file name a Content-Disposition header gives, from its RFC 5987 `filename*`. */
@@ -57,4 +57,13 @@ export function onePagePdf(): Buffer<ArrayBuffer> {
   pdf += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
   pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(pdf, 'latin1');
+}
+
+/** Polls `done` until it holds (the sweeper works on its own schedule), failing after `timeoutMs`. */
+export async function until(done: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

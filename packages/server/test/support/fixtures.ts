@@ -16,4 +16,4 @@ export async function person(server: SpawnedServer, name: string, role?: 'admin'
   return { user, token, connect: (cursors) => TestClient.connect(server.wsUrl, token, cursors) };
 }
 
-export { spawnServer, type SpawnedServer };
+export { authHeaders, spawnServer, type SpawnedServer } from '../../src/testing.js';

@@ -1,5 +1,6 @@
 import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
 import WebSocket from 'ws';
+import { deviceOf } from '../../src/testing.js';
 
 export class CommandError extends Error {
   constructor(
@@ -48,9 +49,16 @@ export class TestClient {
     return client;
   }
 
-  async auth(token: string, cursors?: Record<string, number>): Promise<unknown> {
+  /** The nonce from the server's hello, for the device proof. */
+  get challenge(): string {
+    const hello = this.frames.find((f) => f.t === 'hello');
+    return hello?.t === 'hello' ? (hello.challenge ?? '') : '';
+  }
+
+  /** Authenticates; the proof is signed by the token's device when the test helpers issued it (`proof` overrides, null sends none). */
+  async auth(token: string, cursors?: Record<string, number>, proof: string | null = deviceOf(token)?.challengeProof(token, this.challenge) ?? null): Promise<unknown> {
     const id = `r${++this.nextId}`;
-    this.sendRaw(JSON.stringify({ t: 'auth', id, v: 1, token, ...(cursors ? { cursors } : {}) }));
+    this.sendRaw(JSON.stringify({ t: 'auth', id, v: 1, token, ...(proof ? { proof } : {}), ...(cursors ? { cursors } : {}) }));
     return this.result(id);
   }
 

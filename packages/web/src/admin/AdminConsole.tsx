@@ -1,29 +1,33 @@
 import type { AuditEvent, User } from '@sotong/protocol';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDateTime } from '../i18n/format';
 import { useSession } from '../session/context';
 import { useDirectory } from '../session/directory';
+import { DeviceList } from '../devices/DeviceList';
 import { Dialog } from '../ui/Dialog';
 import { errorText } from '../ui/errors';
 
 type Role = Exclude<User['role'], 'owner'>;
 
-/** Workspace admins: people (create, role, deactivate) and the security audit log. */
+/** Workspace admins: people (create, role, deactivate), their devices, and the security audit log. */
 export function AdminConsole({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
-  const [tab, setTab] = useState<'users' | 'audit'>('users');
+  const [tab, setTab] = useState<'users' | 'devices' | 'audit'>('users');
   return (
     <Dialog title={t('admin.title')} onClose={onClose} wide>
       <div role="tablist" className="tabs">
         <button type="button" role="tab" aria-selected={tab === 'users'} onClick={() => setTab('users')}>
           {t('admin.users')}
         </button>
+        <button type="button" role="tab" aria-selected={tab === 'devices'} onClick={() => setTab('devices')}>
+          {t('devices.title')}
+        </button>
         <button type="button" role="tab" aria-selected={tab === 'audit'} onClick={() => setTab('audit')}>
           {t('admin.audit')}
         </button>
       </div>
-      <div role="tabpanel">{tab === 'users' ? <Users /> : <Audit />}</div>
+      <div role="tabpanel">{tab === 'users' ? <Users /> : tab === 'devices' ? <UserDevices /> : <Audit />}</div>
     </Dialog>
   );
 }
@@ -104,6 +108,32 @@ function Users() {
           {t('admin.create')}
         </button>
       </form>
+    </>
+  );
+}
+
+/** Any person's devices; an admin revokes any of them. */
+function UserDevices() {
+  const { t } = useTranslation();
+  const { rest } = useSession();
+  const { users } = useDirectory();
+  const [userId, setUserId] = useState('');
+  const load = useCallback(() => rest.userDevices(userId), [rest, userId]);
+  const revoke = useCallback((deviceId: string) => rest.revokeDevice(deviceId), [rest]);
+  return (
+    <>
+      <label>
+        {t('devices.person')}
+        <select value={userId} onChange={(e) => setUserId(e.target.value)}>
+          <option value="">—</option>
+          {[...users.values()].map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.displayName} ({u.email})
+            </option>
+          ))}
+        </select>
+      </label>
+      {userId && <DeviceList key={userId} load={load} revoke={revoke} />}
     </>
   );
 }

@@ -1,15 +1,15 @@
-import { finishTotpEnrollment, startTotpEnrollment, type LoginResult, type TotpSetup } from '@sotong/sdk';
+import { deviceEnrolment, finishTotpEnrollment, SotongClient, startTotpEnrollment, type TotpSetup } from '@sotong/sdk';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { httpBase } from '../session/session';
+import { deviceOptions, httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
 
 /** The workspace requires two factors and this account has none: set one up to finish signing in. */
-export function Enrollment({ challenge, onSignedIn }: { challenge: string; onSignedIn: (result: LoginResult) => void }) {
+export function Enrollment({ challenge, onSignedIn }: { challenge: string; onSignedIn: (client: SotongClient) => void }) {
   const { t } = useTranslation();
   const [setup, setSetup] = useState<TotpSetup>();
   const [code, setCode] = useState('');
-  const [done, setDone] = useState<{ recoveryCodes: string[]; session: LoginResult }>();
+  const [done, setDone] = useState<{ recoveryCodes: string[]; client: SotongClient }>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
@@ -19,7 +19,9 @@ export function Enrollment({ challenge, onSignedIn }: { challenge: string; onSig
   async function confirm(event: FormEvent) {
     event.preventDefault();
     try {
-      setDone(await finishTotpEnrollment(httpBase(), challenge, code.trim()));
+      const options = await deviceOptions();
+      const { recoveryCodes, session } = await finishTotpEnrollment(httpBase(), challenge, code.trim(), deviceEnrolment(options.device, options));
+      setDone({ recoveryCodes, client: await SotongClient.fromLogin(httpBase(), options.device, session, options) });
     } catch (err) {
       setError(errorText(t, err));
     }
@@ -36,7 +38,7 @@ export function Enrollment({ challenge, onSignedIn }: { challenge: string; onSig
             </li>
           ))}
         </ul>
-        <button type="button" className="primary" onClick={() => onSignedIn(done.session)}>
+        <button type="button" className="primary" onClick={() => onSignedIn(done.client)}>
           {t('signIn.continue')}
         </button>
       </div>

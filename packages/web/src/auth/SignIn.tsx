@@ -1,7 +1,8 @@
-import { login, loginWithCode, SotongError, type LoginResult } from '@sotong/sdk';
+import { signInMethods, SotongClient, SotongError } from '@sotong/sdk';
+import type { SignInMethods } from '@sotong/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { httpBase } from '../session/session';
+import { deviceOptions, httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
 import { Enrollment } from './Enrollment';
 
@@ -19,8 +20,18 @@ function secondStep(error: unknown): SecondStep | undefined {
   return undefined;
 }
 
-/** Password, then (when the account has one) the authenticator code or a recovery code. */
-export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResult) => void; notice?: string }) {
+interface SignInProps {
+  onSignedIn: (client: SotongClient) => void;
+  notice?: string;
+  /** The one-time code of a SAML sign-in the server redirected back with (`/#/sso?code=…`). */
+  ssoCode?: string;
+}
+
+/**
+ * Password (or SSO when the workspace has it), then (when the account has one) the authenticator
+ * code or a recovery code. Every path enrols this browser's device key.
+ */
+export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
   const { t } = useTranslation();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -28,23 +39,40 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResul
   const [step, setStep] = useState<SecondStep | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const [methods, setMethods] = useState<SignInMethods>();
   useEffect(() => {
     document.title = t('app.name');
   }, [t]);
+  useEffect(() => {
+    void signInMethods(httpBase()).then(setMethods, () => undefined);
+  }, []);
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
+  async function attempt(signIn: () => Promise<SotongClient>, firstStep: boolean) {
     setBusy(true);
     setError(undefined);
     try {
-      onSignedIn(step ? await loginWithCode(httpBase(), step.challenge, code.trim()) : await login(httpBase(), email.trim(), password));
+      onSignedIn(await signIn());
     } catch (err) {
-      const next = step ? undefined : secondStep(err);
+      const next = firstStep ? secondStep(err) : undefined;
       if (next) setStep(next);
       else setError(errorText(t, err));
     } finally {
       setBusy(false);
     }
+  }
+
+  useEffect(() => {
+    if (ssoCode) void attempt(async () => SotongClient.loginWithSsoCode(httpBase(), ssoCode, await deviceOptions()), true);
+    // Once per code: the code is single-use.
+  }, [ssoCode]);
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void attempt(
+      async () =>
+        step ? SotongClient.loginWithCode(httpBase(), step.challenge, code.trim(), await deviceOptions()) : SotongClient.login(httpBase(), email.trim(), password, await deviceOptions()),
+      !step,
+    );
   }
 
   if (step?.kind === 'enroll')
@@ -93,6 +121,11 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (result: LoginResul
         <button type="submit" className="primary" disabled={busy}>
           {step ? t('signIn.verify') : t('signIn.submit')}
         </button>
+        {!step && methods?.saml && (
+          <a className="button sso" href={methods.saml.loginUrl}>
+            {t('signIn.sso')}
+          </a>
+        )}
         {step && (
           <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>
             {t('signIn.back')}

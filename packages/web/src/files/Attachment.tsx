@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { formatBytes } from '../i18n/format';
 import { Dialog } from '../ui/Dialog';
 import { useBlobUrl } from './useBlobUrl';
+import { useSignedUrl } from './useSignedUrl';
 
 export function Attachment({ file }: { file: FileInfo }) {
   if (file.mime.startsWith('image/')) return <ImageFile file={file} />;
@@ -14,8 +15,8 @@ export function Attachment({ file }: { file: FileInfo }) {
 function ImageFile({ file }: { file: FileInfo }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
-  const thumb = useBlobUrl(file.id, file.hasPreview);
-  const full = useBlobUrl(file.id, false, open);
+  const thumb = useSignedUrl(file.id, file.hasPreview);
+  const full = useSignedUrl(file.id, false, open);
   return (
     <>
       <button type="button" className="thumb" onClick={() => setOpen(true)} aria-label={t('files.openImage', { name: file.name })}>
@@ -33,7 +34,7 @@ function ImageFile({ file }: { file: FileInfo }) {
 function MediaFile({ file }: { file: FileInfo }) {
   const { t } = useTranslation();
   const [play, setPlay] = useState(false);
-  const media = useBlobUrl(file.id, false, play);
+  const media = useSignedUrl(file.id, false, play);
   if (!play)
     return (
       <button type="button" className="file" onClick={() => setPlay(true)}>
@@ -41,7 +42,7 @@ function MediaFile({ file }: { file: FileInfo }) {
       </button>
     );
   if (!media.url) return <p>{t('common.loading')}</p>;
-  return file.mime.startsWith('audio/') ? <audio controls autoPlay src={media.url} aria-label={file.name} /> : <video controls autoPlay src={media.url} aria-label={file.name} className="video" />;
+  return file.mime.startsWith('audio/') ? <audio controls autoPlay src={media.url} aria-label={file.name} onError={media.renew} /> : <video controls autoPlay src={media.url} aria-label={file.name} className="video" onError={media.renew} />;
 }
 
 function FileLink({ file }: { file: FileInfo }) {

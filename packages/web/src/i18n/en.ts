@@ -31,6 +31,14 @@ export const en = {
     continue: 'Continue',
     signOut: 'Sign out',
     sessionEnded: 'Your session has ended. Sign in again.',
+    sso: 'Sign in with single sign-on (SSO)',
+    ssoFailed: 'Single sign-on did not finish ({{reason}}). Try again or sign in with your password.',
+    deviceRefusal: {
+      device_revoked: 'This browser was signed out: its device was revoked from another session.',
+      device_unknown: 'This browser is no longer a known device. Sign in again.',
+      credential_invalid: 'This browser’s sign-in has lapsed. Sign in again.',
+      device_pending: 'This device is still waiting for approval.',
+    },
   },
   connection: { connecting: 'Connecting…', reconnecting: 'Connection lost. Reconnecting…', closed: 'Disconnected. Sign in again.' },
   sidebar: {
@@ -131,6 +139,25 @@ export const en = {
     save: 'Save {{name}}',
   },
   notify: { mention: '{{name}} mentioned you in #{{channel}}' },
+  devicePending: {
+    title: 'Waiting for approval',
+    body: 'Your workspace approves new devices. Approve this browser from another device where you are signed in (Profile → Devices), or ask an admin. This page continues by itself once it is approved.',
+    check: 'Check again',
+  },
+  devices: {
+    title: 'Devices',
+    name: 'Device',
+    platform: 'Platform',
+    lastSeen: 'Last seen',
+    status: 'Status',
+    thisDevice: 'this device',
+    revoke: 'Revoke',
+    revokeNamed: 'Revoke {{name}}',
+    confirmRevoke: 'Revoke {{name}}? It is signed out at once and must sign in again.',
+    confirmRevokeCurrent: 'Revoke this device ({{name}})? You are signed out here at once.',
+    person: 'Person',
+    statuses: { pending: 'Waiting for approval', active: 'Active', revoked: 'Revoked' },
+  },
   profile: {
     open: 'My profile',
     title: 'Profile',
@@ -139,7 +166,6 @@ export const en = {
     totpInstructions: 'Add this key to your authenticator app, then enter the code it shows.',
     confirmTotp: 'Turn on',
     recoveryCodes: 'Two-factor sign-in is on. Keep these one-time recovery codes somewhere safe:',
-    devicesPlanned: 'Device list and revocation will appear here once the server offers them.',
   },
   roles: { owner: 'Owner', admin: 'Admin', member: 'Member', guest: 'Guest' },
   admin: {

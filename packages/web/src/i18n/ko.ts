@@ -33,6 +33,14 @@ export const ko: Strings = {
     continue: '계속',
     signOut: '로그아웃',
     sessionEnded: '세션이 종료되었습니다. 다시 로그인하세요.',
+    sso: '통합 인증(SSO)으로 로그인',
+    ssoFailed: '통합 인증이 완료되지 않았습니다({{reason}}). 다시 시도하거나 비밀번호로 로그인하세요.',
+    deviceRefusal: {
+      device_revoked: '다른 세션에서 이 기기를 해제하여 이 브라우저에서 로그아웃되었습니다.',
+      device_unknown: '이 브라우저는 더 이상 등록된 기기가 아닙니다. 다시 로그인하세요.',
+      credential_invalid: '이 브라우저의 로그인이 만료되었습니다. 다시 로그인하세요.',
+      device_pending: '이 기기는 아직 승인을 기다리고 있습니다.',
+    },
   },
   connection: { connecting: '연결 중…', reconnecting: '연결이 끊겼습니다. 다시 연결하는 중…', closed: '연결이 종료되었습니다. 다시 로그인하세요.' },
   sidebar: {
@@ -133,6 +141,25 @@ export const ko: Strings = {
     save: '{{name}} 저장',
   },
   notify: { mention: '{{name}}님이 #{{channel}}에서 회원님을 멘션했습니다' },
+  devicePending: {
+    title: '승인 대기 중',
+    body: '이 워크스페이스는 새 기기를 승인해야 합니다. 로그인된 다른 기기(프로필 → 기기)에서 이 브라우저를 승인하거나 관리자에게 요청하세요. 승인되면 이 페이지가 자동으로 계속됩니다.',
+    check: '다시 확인',
+  },
+  devices: {
+    title: '기기',
+    name: '기기',
+    platform: '플랫폼',
+    lastSeen: '마지막 사용',
+    status: '상태',
+    thisDevice: '이 기기',
+    revoke: '해제',
+    revokeNamed: '{{name}} 해제',
+    confirmRevoke: '{{name}}을(를) 해제할까요? 즉시 로그아웃되며 다시 로그인해야 합니다.',
+    confirmRevokeCurrent: '이 기기({{name}})를 해제할까요? 여기에서 즉시 로그아웃됩니다.',
+    person: '사용자',
+    statuses: { pending: '승인 대기', active: '사용 중', revoked: '해제됨' },
+  },
   profile: {
     open: '내 프로필',
     title: '프로필',
@@ -141,7 +168,6 @@ export const ko: Strings = {
     totpInstructions: '이 키를 인증 앱에 추가한 뒤 앱에 표시된 코드를 입력하세요.',
     confirmTotp: '켜기',
     recoveryCodes: '2단계 인증이 켜졌습니다. 일회용 복구 코드를 안전한 곳에 보관하세요:',
-    devicesPlanned: '기기 목록과 해제는 서버가 지원하면 여기에 표시됩니다.',
   },
   roles: { owner: '소유자', admin: '관리자', member: '멤버', guest: '게스트' },
   admin: {

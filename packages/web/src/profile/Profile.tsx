@@ -1,11 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TotpSetup } from '@sotong/sdk';
 import { useClientState, useSession } from '../session/context';
+import { DeviceList } from '../devices/DeviceList';
 import { Dialog } from '../ui/Dialog';
 import { errorText } from '../ui/errors';
 
-/** Who I am, my presence, and two-factor sign-in set-up. */
+/** Who I am, my presence, two-factor sign-in set-up, and my devices. */
 export function Profile({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
   const { client, rest } = useSession();
@@ -20,6 +21,8 @@ export function Profile({ onClose }: { onClose: () => void }) {
     event.preventDefault();
     void rest.totpConfirm(code.trim()).then((list) => (setCodes(list), setSetup(undefined)), (err: unknown) => setError(errorText(t, err)));
   };
+  const loadDevices = useCallback(() => rest.devices(), [rest]);
+  const revokeDevice = useCallback((deviceId: string) => rest.revokeDevice(deviceId), [rest]);
   const presence = (status: 'online' | 'away') => void client.call('presence.set', { status }).catch(() => {});
 
   return (
@@ -74,7 +77,8 @@ export function Profile({ onClose }: { onClose: () => void }) {
           </ul>
         </>
       )}
-      <p className="planned">{t('profile.devicesPlanned')}</p>
+      <h3>{t('devices.title')}</h3>
+      <DeviceList load={loadDevices} revoke={revokeDevice} />
     </Dialog>
   );
 }
