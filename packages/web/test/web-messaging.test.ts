@@ -284,7 +284,10 @@ describe('web client: messaging between two people', () => {
     const thumb = messages(b, 'A picture').getByTestId('thumbnail');
     await thumb.waitFor();
     await b.waitForFunction(() => (document.querySelector<HTMLImageElement>('[data-testid=thumbnail]')?.naturalWidth ?? 0) > 0);
-    assert.match((await thumb.getAttribute('src')) ?? '', /^blob:/);
+    // A short-lived signed link the <img> loads by itself: no bearer token, no blob copy.
+    const src = (await thumb.getAttribute('src')) ?? '';
+    assert.match(src, /\/api\/v1\/files\/[^/]+\/signed\?/);
+    assert.equal((await fetch(src.replace(/([?&](?:sig|signature|s)=)[^&]+/, '$1AAAA'))).status >= 400, true);
     await screenshot(b, 'image');
   });
 
