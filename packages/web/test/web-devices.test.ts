@@ -153,6 +153,9 @@ describe('web client: devices', () => {
 
   it('a new device waits for approval with a clear message and continues once approved', async () => {
     const user = await server.createUser('pending@sotong.test', 'Pending');
+    // The admin's browser signs in before the policy: devices enrolled then stay active.
+    const admin = await newPage(browser);
+    await signIn(admin.page, server.httpUrl, server.admin.email, server.admin.password);
     await server.request('PUT', '/api/v1/admin/policy/devices', { approvalRequired: true }, adminToken);
     try {
       const { context, page } = await newPage(browser);
@@ -169,11 +172,18 @@ describe('web client: devices', () => {
 
       const [device] = await devicesOf(user);
       assert.equal(device?.status, 'pending');
-      await server.request('POST', `/api/v1/devices/${device!.id}/approve`, {}, adminToken);
-      await page.getByRole('button', { name: 'Check again' }).click();
-      await page.locator('nav.sidebar').waitFor();
+      // An admin approves it from the console's device view; the waiting page goes on by itself.
+      await admin.page.getByRole('button', { name: 'Admin console' }).click();
+      await admin.page.getByRole('tab', { name: 'Devices' }).click();
+      await admin.page.getByLabel('Person').selectOption({ label: `Pending (${user.email})` });
+      const row = admin.page.locator('[data-testid=devices] tbody tr', { hasText: 'Waiting for approval' });
+      await row.getByRole('button', { name: /^Approve/ }).click();
+      await admin.page.locator('[data-testid=devices] tbody tr', { hasText: 'Active' }).waitFor();
+      await page.locator('nav.sidebar').waitFor({ timeout: 15_000 });
+      assert.equal((await devicesOf(user))[0]?.status, 'active');
       await context.close();
     } finally {
+      await admin.context.close();
       await server.request('PUT', '/api/v1/admin/policy/devices', { approvalRequired: false }, adminToken);
     }
   });

@@ -120,6 +120,7 @@ function UserDevices() {
   const [userId, setUserId] = useState('');
   const load = useCallback(() => rest.userDevices(userId), [rest, userId]);
   const revoke = useCallback((deviceId: string) => rest.revokeDevice(deviceId), [rest]);
+  const approve = useCallback((deviceId: string) => rest.approveDevice(deviceId), [rest]);
   return (
     <>
       <label>
@@ -133,7 +134,7 @@ function UserDevices() {
           ))}
         </select>
       </label>
-      {userId && <DeviceList key={userId} load={load} revoke={revoke} />}
+      {userId && <DeviceList key={userId} load={load} revoke={revoke} approve={approve} />}
     </>
   );
 }

@@ -5,10 +5,10 @@ import { formatDateTime } from '../i18n/format';
 import { errorText } from '../ui/errors';
 
 /**
- * Devices with name, platform, last seen and status; each live one can be revoked (its sockets
- * close and it must sign in again). Used for my own devices and, in the admin console, anyone's.
+ * Devices with name, platform, last seen and status; a pending one can be approved, each live one
+ * revoked (its sockets close and it must sign in again). Used for my own devices and, in the admin console, anyone's.
  */
-export function DeviceList({ load, revoke }: { load: () => Promise<Device[]>; revoke: (deviceId: string) => Promise<void> }) {
+export function DeviceList({ load, revoke, approve }: { load: () => Promise<Device[]>; revoke: (deviceId: string) => Promise<void>; approve: (deviceId: string) => Promise<unknown> }) {
   const { t } = useTranslation();
   const [devices, setDevices] = useState<Device[]>();
   const [error, setError] = useState<string>();
@@ -19,6 +19,11 @@ export function DeviceList({ load, revoke }: { load: () => Promise<Device[]>; re
     if (!window.confirm(t(device.current ? 'devices.confirmRevokeCurrent' : 'devices.confirmRevoke', { name: device.name }))) return;
     setError(undefined);
     void revoke(device.id).then(reload, (err: unknown) => setError(errorText(t, err)));
+  }
+
+  function allow(device: Device) {
+    setError(undefined);
+    void approve(device.id).then(reload, (err: unknown) => setError(errorText(t, err)));
   }
 
   if (!devices) return error ? <p role="alert">{error}</p> : <p>{t('common.loading')}</p>;
@@ -46,6 +51,11 @@ export function DeviceList({ load, revoke }: { load: () => Promise<Device[]>; re
               <td>{formatDateTime(d.lastSeenAt)}</td>
               <td>{t(`devices.statuses.${d.status}`)}</td>
               <td>
+                {d.status === 'pending' && (
+                  <button type="button" onClick={() => allow(d)} aria-label={t('devices.approveNamed', { name: d.name })}>
+                    {t('devices.approve')}
+                  </button>
+                )}
                 {d.status !== 'revoked' && (
                   <button type="button" onClick={() => remove(d)} aria-label={t('devices.revokeNamed', { name: d.name })}>
                     {t('devices.revoke')}

@@ -152,6 +152,8 @@ export const en = {
     status: 'Status',
     thisDevice: 'this device',
     revoke: 'Revoke',
+    approve: 'Approve',
+    approveNamed: 'Approve {{name}}',
     revokeNamed: 'Revoke {{name}}',
     confirmRevoke: 'Revoke {{name}}? It is signed out at once and must sign in again.',
     confirmRevokeCurrent: 'Revoke this device ({{name}})? You are signed out here at once.',

@@ -154,6 +154,8 @@ export const ko: Strings = {
     status: '상태',
     thisDevice: '이 기기',
     revoke: '해제',
+    approve: '승인',
+    approveNamed: '{{name}} 승인',
     revokeNamed: '{{name}} 해제',
     confirmRevoke: '{{name}}을(를) 해제할까요? 즉시 로그아웃되며 다시 로그인해야 합니다.',
     confirmRevokeCurrent: '이 기기({{name}})를 해제할까요? 여기에서 즉시 로그아웃됩니다.',

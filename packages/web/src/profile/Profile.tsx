@@ -23,6 +23,7 @@ export function Profile({ onClose }: { onClose: () => void }) {
   };
   const loadDevices = useCallback(() => rest.devices(), [rest]);
   const revokeDevice = useCallback((deviceId: string) => rest.revokeDevice(deviceId), [rest]);
+  const approveDevice = useCallback((deviceId: string) => rest.approveDevice(deviceId), [rest]);
   const presence = (status: 'online' | 'away') => void client.call('presence.set', { status }).catch(() => {});
 
   return (
@@ -78,7 +79,7 @@ export function Profile({ onClose }: { onClose: () => void }) {
         </>
       )}
       <h3>{t('devices.title')}</h3>
-      <DeviceList load={loadDevices} revoke={revokeDevice} />
+      <DeviceList load={loadDevices} revoke={revokeDevice} approve={approveDevice} />
     </Dialog>
   );
 }
