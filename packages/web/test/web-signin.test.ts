@@ -80,8 +80,9 @@ describe('web client: serving, sign-in and language', () => {
     await en.page.getByTestId('language').selectOption('ko');
     await en.page.getByRole('heading', { name: '설정' }).waitFor();
     await en.page.keyboard.press('Escape');
+    // After a reload the device session resumes, in the chosen language.
     await en.page.reload();
-    await en.page.getByRole('heading', { name: '소통에 로그인' }).waitFor();
+    await en.page.getByRole('heading', { name: '채널' }).waitFor();
     assert.deepEqual(pageErrors(en.page), []);
     await en.context.close();
   });

@@ -20,6 +20,11 @@ function secondStep(error: unknown): SecondStep | undefined {
   return undefined;
 }
 
+/** The account's second factor is a passkey, which this client cannot use yet (docs/web.md). */
+function wantsPasskey(error: unknown): boolean {
+  return error instanceof SotongError && error.code === 'unauthenticated' && (error.details as { mfa?: unknown } | undefined)?.mfa === 'passkey';
+}
+
 interface SignInProps {
   onSignedIn: (client: SotongClient) => void;
   notice?: string;
@@ -55,6 +60,7 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
     } catch (err) {
       const next = firstStep ? secondStep(err) : undefined;
       if (next) setStep(next);
+      else if (wantsPasskey(err)) setError(t('signIn.passkeyUnsupported'));
       else setError(errorText(t, err));
     } finally {
       setBusy(false);

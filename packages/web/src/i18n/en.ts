@@ -32,6 +32,7 @@ export const en = {
     signOut: 'Sign out',
     sessionEnded: 'Your session has ended. Sign in again.',
     sso: 'Sign in with single sign-on (SSO)',
+    passkeyUnsupported: 'This account confirms sign-in with a passkey, which the web app cannot use yet. Use another app or ask an admin.',
     ssoFailed: 'Single sign-on did not finish ({{reason}}). Try again or sign in with your password.',
     deviceRefusal: {
       device_revoked: 'This browser was signed out: its device was revoked from another session.',

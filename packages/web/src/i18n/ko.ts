@@ -34,6 +34,7 @@ export const ko: Strings = {
     signOut: '로그아웃',
     sessionEnded: '세션이 종료되었습니다. 다시 로그인하세요.',
     sso: '통합 인증(SSO)으로 로그인',
+    passkeyUnsupported: '이 계정은 패스키로 로그인을 확인하지만 웹 앱은 아직 패스키를 사용할 수 없습니다. 다른 앱을 사용하거나 관리자에게 문의하세요.',
     ssoFailed: '통합 인증이 완료되지 않았습니다({{reason}}). 다시 시도하거나 비밀번호로 로그인하세요.',
     deviceRefusal: {
       device_revoked: '다른 세션에서 이 기기를 해제하여 이 브라우저에서 로그아웃되었습니다.',
