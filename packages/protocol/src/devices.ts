@@ -109,3 +109,11 @@ export function parseRequestProof(header: string): { timestamp: number; nonce: s
   if (!match) return null;
   return { timestamp: Number(match[1]), nonce: match[2]!, signature: match[3]! };
 }
+
+/** `GET /api/v1/auth/methods`: what a sign-in screen may offer. `saml.loginUrl` starts SP-initiated SSO (a browser navigation). */
+export const SignInMethods = z.object({
+  password: z.boolean(),
+  passkey: z.boolean(),
+  saml: z.object({ loginUrl: z.string() }).nullable(),
+});
+export type SignInMethods = z.infer<typeof SignInMethods>;

@@ -17,7 +17,7 @@ import { WebCryptoDeviceKey, type DeviceKey } from './device-key.js';
 import { DeviceSession, type Credentials } from './device-session.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
-import { exchangeSsoCode, login, loginWithCode, webSocketUrl } from './http.js';
+import { exchangeSsoCode, login, loginWithCode, webSocketUrl, type LoginResult } from './http.js';
 import { Outbox } from './outbox.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
@@ -94,14 +94,14 @@ export class SotongClient {
    */
   static async login(httpBase: string, email: string, password: string, options: LoginOptions = {}): Promise<SotongClient> {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
-    const result = await login(httpBase, email, password, enrolment(key, options), options.fetch);
+    const result = await login(httpBase, email, password, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
   }
 
   /** Finishes a sign-in whose password step asked for a second factor (see `login`); pass the same `device`. */
   static async loginWithCode(httpBase: string, challenge: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
-    const result = await loginWithCode(httpBase, challenge, code, enrolment(key, options), options.fetch);
+    const result = await loginWithCode(httpBase, challenge, code, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
   }
 
@@ -112,7 +112,7 @@ export class SotongClient {
    */
   static async loginWithSsoCode(httpBase: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
-    const result = await exchangeSsoCode(httpBase, code, enrolment(key, options), options.fetch);
+    const result = await exchangeSsoCode(httpBase, code, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
   }
 
@@ -127,7 +127,15 @@ export class SotongClient {
     return new SotongClient({ ...clientOptions, url: webSocketUrl(httpBase), credentials: session }, session);
   }
 
-  private static async forDevice(httpBase: string, key: DeviceKey, result: Parameters<typeof DeviceSession.fromLogin>[1], options: LoginOptions): Promise<SotongClient> {
+  /**
+   * The client for a sign-in answered elsewhere (e.g. `finishTotpEnrollment`) for `key`, whose
+   * enrolment `deviceEnrolment(key, options)` described.
+   */
+  static fromLogin(httpBase: string, key: DeviceKey, result: LoginResult, options: LoginOptions = {}): Promise<SotongClient> {
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  private static async forDevice(httpBase: string, key: DeviceKey, result: LoginResult, options: LoginOptions): Promise<SotongClient> {
     const { device: _device, deviceName: _name, platform: _platform, ...clientOptions } = options;
     const fetchImpl = options.fetch;
     const session = await DeviceSession.fromLogin({ httpBase, key, ...(fetchImpl ? { fetch: fetchImpl } : {}), ...(options.storage ? { storage: options.storage } : {}) }, result);
@@ -342,7 +350,8 @@ export class SotongClient {
   }
 }
 
-function enrolment(key: DeviceKey, options: LoginOptions): DeviceEnrolment {
+/** What a sign-in from `key` says about the device (name and platform from `options`, else guessed). */
+export function deviceEnrolment(key: DeviceKey, options: LoginOptions = {}): DeviceEnrolment {
   const node = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   const platform = options.platform ?? (node ? `node ${process.platform}` : (globalThis.navigator?.userAgent ?? 'browser').slice(0, 60));
   return { name: options.deviceName ?? (node ? 'Node.js client' : 'Web browser'), platform, publicKey: key.publicKey };

@@ -1,4 +1,4 @@
-import { DevicePending, ERROR_CODES, SecondStepRequired, SessionGranted, SotongError, type DeviceEnrolment, type ErrorCode } from '@sotong/protocol';
+import { DevicePending, ERROR_CODES, SecondStepRequired, SessionGranted, SignInMethods, SotongError, type DeviceEnrolment, type ErrorCode } from '@sotong/protocol';
 import type { DeviceKey } from './device-key.js';
 import { randomNonce, secretHash, signClaims } from './device-proof.js';
 import { unavailable } from './errors.js';
@@ -95,4 +95,17 @@ export function errorFromBody(body: unknown, status: number, what: string): Soto
     return new SotongError(code as ErrorCode, typeof message === 'string' ? message : code, details);
   }
   return new SotongError(status >= 500 ? 'unavailable' : 'bad_request', `${what} failed with HTTP ${status}`);
+}
+
+/** What the server's sign-in screen may offer: password, passkeys, and SAML SSO when configured (navigate to `saml.loginUrl`). */
+export async function signInMethods(httpBase: string, fetchImpl: typeof fetch = globalThis.fetch): Promise<SignInMethods> {
+  let response: Response;
+  try {
+    response = await fetchImpl(`${httpBase.replace(/\/$/, '')}/api/v1/auth/methods`);
+  } catch (error) {
+    throw unavailable(`sign-in methods request failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const body: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) throw errorFromBody(body, response.status, 'sign-in methods');
+  return SignInMethods.parse(body);
 }

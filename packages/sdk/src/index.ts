@@ -1,13 +1,15 @@
-export { SotongClient, type SotongClientOptions, type LoginOptions, type ClientEvents } from './client.js';
+export { SotongClient, deviceEnrolment, type SotongClientOptions, type LoginOptions, type ClientEvents } from './client.js';
 export type { ConnectionStatus, Transport, WebSocketConstructor, WebSocketLike } from './connection.js';
 export { LongPollSocket } from './long-poll-socket.js';
 export type { OutboxEntry, OutboxStatus } from './outbox.js';
 export type { ClientState, ReadState } from './state.js';
 export { MemoryStorage, type KeyValueStorage } from './storage.js';
-export { exchangeSsoCode, login, loginWithCode, refresh, webSocketUrl, type LoginResult } from './http.js';
+export { exchangeSsoCode, login, loginWithCode, refresh, signInMethods, webSocketUrl, type LoginResult } from './http.js';
 export { WebCryptoDeviceKey, IndexedDbKeyStore, type DeviceKey, type CryptoKeyPairStore } from './device-key.js';
 export { DeviceSession, isDeviceRefusal, type Credentials, type DeviceSessionOptions } from './device-session.js';
 export { FileClient, type FileClientOptions, type UploadOptions } from './files.js';
 export { isRetryable } from './errors.js';
 export { SotongError } from '@sotong/protocol';
 export { OrgChart, departmentTree, type CommandCaller, type DepartmentNode } from './org.js';
+export { RestClient, type RestClientOptions, type TotpSetup } from './rest.js';
+export { startTotpEnrollment, finishTotpEnrollment } from './enrollment.js';

@@ -10,6 +10,7 @@ import { createHttpServer } from './http/server.js';
 import { AtRest } from './keys/at-rest.js';
 import type { KeyRing } from './keys/key-ring.js';
 import { openKeyRing } from './keys/open.js';
+import { DEFAULT_WEB_DIR } from './http/web.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Hub } from './realtime/hub.js';
@@ -214,6 +215,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     store,
     metrics,
     log: core.log,
+    webDir: config.webDir ?? DEFAULT_WEB_DIR,
     // A REST body carries at most one message's worth of arguments.
     bodyLimit: Math.max(config.maxFrameBytes, config.maxMessageChars * 4 + 4096),
     ...(saml ? { saml } : {}),

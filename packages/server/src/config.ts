@@ -134,6 +134,8 @@ const settings = {
   },
   /** Unset: blobs on disk under DATA_DIR/blobs. */
   blobUrl: { env: 'BLOB_URL', schema: z.string().regex(/^s3:\/\//, 'an s3:// URL').optional() },
+  /** The built web client; default: packages/web/dist/app next to this server. */
+  webDir: { env: 'SOTONG_WEB_DIR', schema: z.string().min(1).optional() },
 } as const;
 
 type Settings = typeof settings;

@@ -85,6 +85,15 @@ describe('SAML 2.0 single sign-on', () => {
     assert.match(xml, /WantAssertionsSigned="true"/);
   });
 
+  it('tells a sign-in screen that SSO is on and where it starts (public auth/methods)', async () => {
+    const res = await fetch(`${server.httpUrl}/api/v1/auth/methods`);
+    assert.equal(res.status, 200);
+    const methods = (await res.json()) as { saml: { loginUrl: string } | null };
+    assert.equal(methods.saml?.loginUrl, '/api/v1/auth/saml/login');
+    const start = await fetch(new URL(methods.saml!.loginUrl, server.httpUrl), { redirect: 'manual' });
+    assert.equal(start.status, 302);
+  });
+
   it('SP-initiated: the signed answer to our AuthnRequest provisions the user and the code signs the app in, once', async () => {
     const requestId = await startLogin();
     const code = await codeFrom(await postAcs(idp.responseXml(aliceSays({ inResponseTo: requestId }))));

@@ -18,6 +18,8 @@ import { API_PREFIX, authenticator, registerApi } from './api.js';
 import { installErrorHandling } from './errors.js';
 import { registerFileRoutes } from './files.js';
 import { registerTusUploads, type TusOptions } from './uploads.js';
+import { registerSignInMethods } from './sign-in-methods.js';
+import { registerWebApp } from './web.js';
 
 export interface HttpDeps {
   services: Services;
@@ -31,6 +33,8 @@ export interface HttpDeps {
   /** HTTPS (and so WSS) with this certificate; plain HTTP without. */
   tls?: TlsMaterial;
   hstsMaxAgeSeconds?: number;
+  /** The built web client, served at `/`. */
+  webDir: string;
   /** SAML single sign-on, when configured. */
   saml?: SamlHttpDeps;
   /** Refreshes gauges that are read off live state rather than counted. */
@@ -92,9 +96,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerDirectoryApi(app, deps.services, authenticator(deps.services));
   await registerDeviceApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
+  await registerSignInMethods(app, { saml: deps.saml !== undefined });
   await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
+  await registerWebApp(app, deps.webDir, deps.log);
   return app;
 }

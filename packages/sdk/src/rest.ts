@@ -1,0 +1,105 @@
+import { AuditEvent, Device, User, type WorkspaceRole } from '@sotong/protocol';
+import type { Credentials } from './device-session.js';
+import { unavailable } from './errors.js';
+import { errorFromBody } from './http.js';
+
+export interface RestClientOptions {
+  /** `http(s)://host:port`, where the REST API is. */
+  httpBase: string;
+  /** Signs each request: the client's `session` (a `DeviceSession`). */
+  credentials: Credentials;
+  fetch?: typeof fetch;
+}
+
+export interface TotpSetup {
+  secret: string;
+  /** `otpauth://…`, for a QR code. */
+  uri: string;
+}
+
+/**
+ * The signed-in REST calls that have no socket command: ending the session, two-factor set-up,
+ * devices, and workspace administration. Every refusal is the server's typed `SotongError`.
+ */
+export class RestClient {
+  private readonly base: string;
+  private readonly fetch: typeof fetch;
+
+  constructor(private readonly options: RestClientOptions) {
+    this.base = options.httpBase.replace(/\/$/, '');
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  async logout(): Promise<void> {
+    await this.request('POST', '/auth/logout', {});
+  }
+
+  async totpSetup(): Promise<TotpSetup> {
+    return (await this.request('POST', '/auth/totp/setup', {})) as TotpSetup;
+  }
+
+  /** Turns two-factor sign-in on; returns the one-time recovery codes. */
+  async totpConfirm(code: string): Promise<string[]> {
+    return ((await this.request('POST', '/auth/totp/confirm', { code })) as { recoveryCodes: string[] }).recoveryCodes;
+  }
+
+  async totpDisable(code: string): Promise<void> {
+    await this.request('POST', '/auth/totp/disable', { code });
+  }
+
+  /** My devices, the one making the call marked `current`. */
+  async devices(): Promise<Device[]> {
+    return ((await this.request('GET', '/devices')) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
+  }
+
+  /** Revokes a device of mine, or (an admin) anyone's: its sockets close and it must sign in again. */
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.request('DELETE', `/devices/${encodeURIComponent(deviceId)}`);
+  }
+
+  async approveDevice(deviceId: string): Promise<Device> {
+    return Device.parse(await this.request('POST', `/devices/${encodeURIComponent(deviceId)}/approve`, {}));
+  }
+
+  /** An admin: a user's devices. */
+  async userDevices(userId: string): Promise<Device[]> {
+    return ((await this.request('GET', `/admin/users/${encodeURIComponent(userId)}/devices`)) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
+  }
+
+  async createUser(user: { email: string; displayName: string; password?: string; role?: Exclude<WorkspaceRole, 'owner'> }): Promise<User> {
+    return User.parse(await this.request('POST', '/admin/users', user));
+  }
+
+  async setRole(userId: string, role: Exclude<WorkspaceRole, 'owner'>): Promise<User> {
+    return User.parse(await this.request('PATCH', `/admin/users/${encodeURIComponent(userId)}`, { role }));
+  }
+
+  async deactivate(userId: string): Promise<void> {
+    await this.request('POST', `/admin/users/${encodeURIComponent(userId)}/deactivate`, {});
+  }
+
+  /** The security audit log, newest first; `before` continues below an entry id. */
+  async auditLog(options: { limit?: number; before?: number } = {}): Promise<AuditEvent[]> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.before !== undefined) query.set('before', String(options.before));
+    const body = (await this.request('GET', `/admin/audit${query.size > 0 ? `?${query}` : ''}`)) as { events: unknown[] };
+    return body.events.map((event) => AuditEvent.parse(event));
+  }
+
+  private async request(method: string, path: string, payload?: unknown): Promise<unknown> {
+    const url = `${this.base}/api/v1${path}`;
+    // Each request is signed anew: a device proof is good for one request.
+    const headers: Record<string, string> = await this.options.credentials.httpHeaders(method, url);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await this.fetch(url, { method, headers, ...(payload === undefined ? {} : { body: JSON.stringify(payload) }) });
+    } catch (error) {
+      throw unavailable(`${method} ${path} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) throw errorFromBody(body, response.status, `${method} ${path}`);
+    return body;
+  }
+}

@@ -1,0 +1,143 @@
+import { signInMethods, SotongClient, SotongError } from '@sotong/sdk';
+import type { SignInMethods } from '@sotong/protocol';
+import { useEffect, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { deviceOptions, httpBase } from '../session/session';
+import { errorText } from '../ui/errors';
+import { Enrollment } from './Enrollment';
+
+interface SecondStep {
+  challenge: string;
+  kind: 'totp' | 'enroll';
+}
+
+function secondStep(error: unknown): SecondStep | undefined {
+  if (!(error instanceof SotongError) || error.code !== 'unauthenticated') return undefined;
+  const details = error.details as { mfa?: unknown; challenge?: unknown } | undefined;
+  if ((details?.mfa === 'totp' || details?.mfa === 'enroll') && typeof details.challenge === 'string') {
+    return { challenge: details.challenge, kind: details.mfa };
+  }
+  return undefined;
+}
+
+/** The account's second factor is a passkey, which this client cannot use yet (docs/web.md). */
+function wantsPasskey(error: unknown): boolean {
+  return error instanceof SotongError && error.code === 'unauthenticated' && (error.details as { mfa?: unknown } | undefined)?.mfa === 'passkey';
+}
+
+interface SignInProps {
+  onSignedIn: (client: SotongClient) => void;
+  notice?: string;
+  /** The one-time code of a SAML sign-in the server redirected back with (`/#/sso?code=…`). */
+  ssoCode?: string;
+}
+
+/**
+ * Password (or SSO when the workspace has it), then (when the account has one) the authenticator
+ * code or a recovery code. Every path enrols this browser's device key.
+ */
+export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
+  const { t } = useTranslation();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [step, setStep] = useState<SecondStep | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [methods, setMethods] = useState<SignInMethods>();
+  useEffect(() => {
+    document.title = t('app.name');
+  }, [t]);
+  useEffect(() => {
+    void signInMethods(httpBase()).then(setMethods, () => undefined);
+  }, []);
+
+  async function attempt(signIn: () => Promise<SotongClient>, firstStep: boolean) {
+    setBusy(true);
+    setError(undefined);
+    try {
+      onSignedIn(await signIn());
+    } catch (err) {
+      const next = firstStep ? secondStep(err) : undefined;
+      if (next) setStep(next);
+      else if (wantsPasskey(err)) setError(t('signIn.passkeyUnsupported'));
+      else setError(errorText(t, err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  useEffect(() => {
+    if (ssoCode) void attempt(async () => SotongClient.loginWithSsoCode(httpBase(), ssoCode, await deviceOptions()), true);
+    // Once per code: the code is single-use.
+  }, [ssoCode]);
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    void attempt(
+      async () =>
+        step ? SotongClient.loginWithCode(httpBase(), step.challenge, code.trim(), await deviceOptions()) : SotongClient.login(httpBase(), email.trim(), password, await deviceOptions()),
+      !step,
+    );
+  }
+
+  if (step?.kind === 'enroll')
+    return (
+      <main className="signin">
+        <div className="signin-card" role="region" aria-labelledby="signin-title">
+          <h1 id="signin-title">{t('signIn.enrollTitle')}</h1>
+          <Enrollment challenge={step.challenge} onSignedIn={onSignedIn} />
+          <button type="button" className="link" onClick={() => setStep(undefined)}>
+            {t('signIn.back')}
+          </button>
+        </div>
+      </main>
+    );
+
+  return (
+    <main className="signin">
+      <form className="signin-card" onSubmit={submit} aria-labelledby="signin-title">
+        <h1 id="signin-title">{t('signIn.title')}</h1>
+        {notice && <p role="status">{notice}</p>}
+        {!step && (
+          <>
+            <label>
+              {t('signIn.email')}
+              <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} autoFocus />
+            </label>
+            <label>
+              {t('signIn.password')}
+              <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
+            </label>
+          </>
+        )}
+        {step?.kind === 'totp' && (
+          <label>
+            {t('signIn.code')}
+            <input inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
+            <small>{t('signIn.codeHint')}</small>
+          </label>
+        )}
+
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {step ? t('signIn.verify') : t('signIn.submit')}
+        </button>
+        {!step && methods?.saml && (
+          <a className="button sso" href={methods.saml.loginUrl}>
+            {t('signIn.sso')}
+          </a>
+        )}
+        {step && (
+          <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>
+            {t('signIn.back')}
+          </button>
+        )}
+      </form>
+    </main>
+  );
+}
