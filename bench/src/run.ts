@@ -715,7 +715,8 @@ async function main(): Promise<void> {
           dmJob: async (t) => job(cfg, await prepare(cfg, t, new Set(['dm'])), 'dm'),
           run: async (t, j, rep) => {
             await waitQuiet(t.pid, 5_000);
-            record(t.name, 'dm', await runLoadgen(cfg, t, j));
+            const profile = args.profile ? { dir: resolve(args.profile), name: `${t.name}-dm-rep${rep + 1}` } : undefined;
+            record(t.name, 'dm', await runLoadgen(cfg, t, j, profile));
           },
           stop: async (t) => {
             started.splice(started.indexOf(t), 1);
