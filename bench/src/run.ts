@@ -719,7 +719,7 @@ async function main(): Promise<void> {
             record(t.name, 'dm', await runLoadgen(cfg, t, j, profile));
           },
           stop: async (t) => {
-            started.splice(started.indexOf(t), 1);
+            if (started.includes(t)) started.splice(started.indexOf(t), 1);
             await stopTarget(t);
           },
         });
