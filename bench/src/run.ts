@@ -36,6 +36,7 @@ import {
   type TargetOptions,
 } from './targets.js';
 import { runTransportScenarios } from './transport-scenarios.js';
+import { atRestReport, measureAtRestSearch, runAtRestIngest, type AtRestSearch } from './at-rest.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -64,9 +65,11 @@ const USAGE = `usage: node bench/dist/src/run.js [--quick] [options]
   --reps N                 repetitions (full: 3; medians are reported)
   --window S --warmup S    measurement window / warm-up seconds per run
   --only baseline|sotong   run one target (ratios are then null)
-  --scenarios LIST         comma list of fanout,dm,latency100,idle,cluster,mqtt,longpoll (default: all)
+  --scenarios LIST         comma list of fanout,dm,latency100,idle,cluster,mqtt,longpoll,atrest (default: all)
                            mqtt: fan-out to 1,000 MQTT subscribers, beside Mosquitto at 127.0.0.1:1883;
-                           longpoll: delivery p99 at 100 msg/s into 100 long-polling members
+                           longpoll: delivery p99 at 100 msg/s into 100 long-polling members;
+                           atrest: DM ingest with encryption at rest on vs off, and search
+                           latency on 1,000,000 encrypted messages (quick: 50,000; cached)
                            cluster: fan-out (and DM) on PostgreSQL + NATS, 1 and 2 nodes;
                            it needs the SQLite fan-out for its ratio, so it adds fanout
   --pg-url URL             PostgreSQL for cluster (default postgres://postgres@127.0.0.1:5432/test)
@@ -89,7 +92,7 @@ function parseArgs(argv: string[]) {
     save: true,
     profile: null as string | null,
     serverEnv: {} as Record<string, string>,
-    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle', 'cluster', 'mqtt', 'longpoll']),
+    scenarios: new Set(['fanout', 'dm', 'latency100', 'idle', 'cluster', 'mqtt', 'longpoll', 'atrest']),
     pgUrl: process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     natsUrl: process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
     overrides: {} as Partial<Config>,
@@ -667,6 +670,8 @@ async function main(): Promise<void> {
   }
   let sqliteStore: string | null = null;
   let clusterFx: ClusterFixture | null = null;
+  let atRestSearch: AtRestSearch | null = null;
+  let atRestNote: string | null = null;
 
   if (cfg.mode === 'quick') notes.push(`quick mode: ${cfg.reps} repetition(s), ${cfg.windowSec} s windows, ${cfg.idleConnections} idle connections`);
 
@@ -704,6 +709,39 @@ async function main(): Promise<void> {
         }
       }
     }
+
+    if (args.scenarios.has('atrest') && candidate === 'sotong') {
+      try {
+        await runAtRestIngest({
+          reps: cfg.reps,
+          start: async (name, env) => {
+            const t = await startSotongTarget({ ...serverOpts(name), env: { ...serverOpts(name).env, ...env }, name });
+            started.push(t);
+            return t;
+          },
+          dmJob: async (t) => job(cfg, await prepare(cfg, t, new Set(['dm'])), 'dm'),
+          run: async (t, j, rep) => {
+            await waitQuiet(t.pid, 5_000);
+            const profile = args.profile ? { dir: resolve(args.profile), name: `${t.name}-dm-rep${rep + 1}` } : undefined;
+            record(t.name, 'dm', await runLoadgen(cfg, t, j, profile));
+          },
+          stop: async (t) => {
+            if (started.includes(t)) started.splice(started.indexOf(t), 1);
+            await stopTarget(t);
+          },
+        });
+      } catch (err) {
+        notes.push(`atrest: ingest failed: ${(err as Error).message.split('\n')[0]}`);
+        log((err as Error).stack ?? String(err));
+      }
+      try {
+        atRestSearch = await measureAtRestSearch(cfg.mode === 'quick', serverOpts('atrest-search').env ?? {});
+      } catch (err) {
+        atRestNote = `atrest: search failed: ${(err as Error).message.split('\n')[0]}`;
+        notes.push(atRestNote);
+        log((err as Error).stack ?? String(err));
+      }
+    } else if (args.scenarios.has('atrest')) notes.push('atrest: not run (it needs the Sotong candidate)');
 
     const loadScenarios = (['fanout', 'dm', 'latency100'] as const).filter((s) => args.scenarios.has(s));
     if (loadScenarios.length) {
@@ -785,7 +823,8 @@ async function main(): Promise<void> {
   }
   result.startedAt = startedAt.toISOString();
   result.finishedAt = new Date().toISOString();
-  const json = JSON.stringify(result, null, 2);
+  const atRest = atRestReport(runs, atRestSearch, atRestNote);
+  const json = JSON.stringify({ ...result, atRest: atRest.atRest, targets: { ...result.targets, ...atRest.targets } }, null, 2);
   if (args.save) {
     mkdirSync(RESULTS_DIR, { recursive: true });
     const file = `${RESULTS_DIR}${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
