@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { SotongError } from '@sotong/protocol';
 
 /** Inclusive byte positions, as HTTP ranges count them. */
 export interface ByteRange {
@@ -30,4 +32,23 @@ export interface RawBlobStore extends BlobStore {
   /** The stored size in bytes. */
   size(sha256: string): Promise<number>;
   close?(): void;
+}
+
+/**
+ * The content address of bytes as they stream by: `bytes` yields `source` unchanged, refusing
+ * (`too_large`) past `maxBytes`; `result()` gives the SHA-256 and size once it is drained.
+ */
+export function addressing(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): { bytes: AsyncIterable<Uint8Array>; result: () => StoredBlob } {
+  const hash = createHash('sha256');
+  let size = 0;
+  let sha256: string | undefined;
+  async function* counted() {
+    for await (const chunk of source) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw new SotongError('too_large', `a file has at most ${maxBytes} bytes`, { limit: maxBytes });
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  return { bytes: counted(), result: () => ({ sha256: (sha256 ??= hash.digest('hex')), size }) };
 }

@@ -1,11 +1,11 @@
 import { SotongError } from '@sotong/protocol';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ByteRange, RawBlobStore, StoredBlob } from './blob-store.js';
+import { addressing, type ByteRange, type RawBlobStore, type StoredBlob } from './blob-store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -22,19 +22,9 @@ export class FsBlobStore implements RawBlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
-    const hash = createHash('sha256');
-    let size = 0;
-    async function* counted() {
-      for await (const chunk of source) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw new SotongError('too_large', `a file has at most ${maxBytes} bytes`, { limit: maxBytes });
-        hash.update(chunk);
-        yield chunk;
-      }
-    }
-    let sha256 = '';
-    await this.putAs(counted(), () => (sha256 = hash.digest('hex')));
-    return { sha256, size };
+    const address = addressing(source, maxBytes);
+    await this.putAs(address.bytes, () => address.result().sha256);
+    return address.result();
   }
 
   async putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void> {

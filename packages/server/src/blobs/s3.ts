@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { SotongError } from '@sotong/protocol';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import type { ByteRange, RawBlobStore, StoredBlob } from './blob-store.js';
+import { addressing, type ByteRange, type RawBlobStore, type StoredBlob } from './blob-store.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** 5 MiB is S3's smallest multipart part: memory per upload stays near PART_BYTES × QUEUE. */
@@ -75,19 +75,9 @@ export class S3BlobStore implements RawBlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
-    const hash = createHash('sha256');
-    let size = 0;
-    async function* counted() {
-      for await (const chunk of source) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw new SotongError('too_large', `a file has at most ${maxBytes} bytes`, { limit: maxBytes });
-        hash.update(chunk);
-        yield chunk;
-      }
-    }
-    let sha256 = '';
-    await this.putAs(counted(), () => (sha256 = hash.digest('hex')));
-    return { sha256, size };
+    const address = addressing(source, maxBytes);
+    await this.putAs(address.bytes, () => address.result().sha256);
+    return address.result();
   }
 
   async putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void> {

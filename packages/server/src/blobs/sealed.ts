@@ -1,10 +1,9 @@
-import { SotongError } from '@sotong/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { open as openSealed, seal } from '../keys/aes-gcm.js';
 import { BLOB_SCOPE, type KeyRing } from '../keys/key-ring.js';
 import { KeyRejectedError } from '../keys/provider.js';
-import type { BlobStore, ByteRange, RawBlobStore, StoredBlob } from './blob-store.js';
+import { addressing, type BlobStore, type ByteRange, type RawBlobStore, type StoredBlob } from './blob-store.js';
 
 const MAGIC = Buffer.from('SBL1');
 const CHUNK = 64 * 1024;
@@ -43,19 +42,9 @@ export class SealedBlobStore implements BlobStore {
 
   async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob> {
     if (!this.enabled) return this.raw.put(source, maxBytes);
-    const hash = createHash('sha256');
-    let size = 0;
-    async function* counted() {
-      for await (const chunk of source) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw new SotongError('too_large', `a file has at most ${maxBytes} bytes`, { limit: maxBytes });
-        hash.update(chunk);
-        yield chunk;
-      }
-    }
-    let sha256 = '';
-    await this.raw.putAs(this.sealing(counted()), () => (sha256 = hash.digest('hex')));
-    return { sha256, size };
+    const address = addressing(source, maxBytes);
+    await this.raw.putAs(this.sealing(address.bytes), () => address.result().sha256);
+    return address.result();
   }
 
   get(sha256: string, range?: ByteRange): Readable {
