@@ -10,7 +10,7 @@ import type { Job, LoadgenReport } from './common.js';
 import { log, median, percentile, round } from './common.js';
 import { PHRASES, VOCABULARY_SIZE, vocabulary } from './chat-text.js';
 import { seededDataDir, type SeededDir } from './seed.js';
-import { spawnServer } from '@sotong/server/testing';
+import { deviceOf, spawnServer } from '@sotong/server/testing';
 import { mapLimit, SetupClient, type Target } from './targets.js';
 
 export const AT_REST_ON = 'sotong-atrest-on';
@@ -124,7 +124,8 @@ export async function measureAtRestSearch(quick: boolean, serverEnv: Record<stri
   let client: SetupClient | null = null;
   try {
     const token = await server.login(seeded.meta.searcher.email, seeded.meta.searcher.password);
-    client = await SetupClient.connect(server.wsUrl, { userId: '', token });
+    // The socket signs the hello's challenge with the device that signed in.
+    client = await SetupClient.connect(server.wsUrl, { userId: '', token, device: deviceOf(token)!.export() });
     const queries = searchQueries();
     const rounds = quick ? SEARCH_ROUNDS.quick : SEARCH_ROUNDS.full;
     const timesByQuery = queries.map(() => [] as number[]);
