@@ -146,6 +146,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   let measuring = false;
   let stopped = false;
   let deliveries = 0;
+  let pollFailure: string | undefined;
   const receivers = await Promise.all(
     job.members.map(async (member) => {
       const opened = (await (await fetch(`${job.httpUrl}/lp`, { method: 'POST' })).json()) as { id: string };
@@ -166,7 +167,10 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     while (!stopped) {
       const url = `${base}/poll?from=${from}`;
       const res = await fetch(url, { headers: signed('GET', url) });
-      if (!res.ok) return;
+      if (!res.ok) {
+        if (!stopped) pollFailure ??= `poll answered ${res.status}: ${await res.text()}`;
+        return;
+      }
       const text = await res.text();
       const now = performance.now();
       const body = JSON.parse(text) as { next: number; frames: { t: string; e?: { type: string; message?: { text: string } } }[] };
@@ -188,6 +192,9 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   await sleep(300);
   let sent = 0;
   let measuredSent = 0;
+  // message.send is idempotent per (channel, sender, clientMsgId): every repetition posts into the
+  // same channel as the same sender, so the ids must be unique per run or later runs post nothing.
+  const run = `${process.pid}-${Date.now()}`;
   const interval = 1000 / job.ratePerSec;
   const started = performance.now();
   // An open loop: a late timer sends what fell due meanwhile, so the offered rate holds on a busy machine.
@@ -195,7 +202,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     while (!stopped) {
       const now = performance.now();
       while (sent < (now - started) / interval) {
-        ws.send(JSON.stringify({ t: 'cmd', id: `s${sent}`, cmd: 'message.send', args: { channelId: job.channelId, clientMsgId: `lp${sent}`, text: `t${started + sent * interval}` } }));
+        ws.send(JSON.stringify({ t: 'cmd', id: `s${sent}`, cmd: 'message.send', args: { channelId: job.channelId, clientMsgId: `lp${run}-${sent}`, text: `t${started + sent * interval}` } }));
         sent++;
         if (measuring) measuredSent++;
       }
@@ -215,7 +222,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   ws.close();
   await Promise.all(receivers.map(({ base, signed }) => fetch(base, { method: 'DELETE', headers: signed('DELETE', base) }).catch(() => {})));
   await Promise.race([Promise.all(loops), sleep(2000)]);
-  if (deliveries === 0) return { ok: false, error: 'no long-poll deliveries in the window' };
+  if (deliveries === 0) return { ok: false, error: `no long-poll deliveries in the window${pollFailure ? ` (${pollFailure})` : ''}` };
   return { ok: true, sentPerSec: round(measuredSent / sec, 1), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
 }
 
