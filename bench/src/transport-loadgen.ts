@@ -35,6 +35,8 @@ export interface LongPollLatencyJob {
   warmupSec: number;
   windowSec: number;
   serverPid?: number;
+  /** Toggle the server's CPU profiler (bench cpu-profile.ts, SIGUSR2) around the window. */
+  profileWindow?: boolean;
 }
 
 export type TransportJob = MqttFanoutJob | LongPollLatencyJob;
@@ -45,6 +47,8 @@ export interface TransportReport {
   deliveriesPerSec?: number;
   messagesPerSec?: number;
   sentPerSec?: number;
+  /** Long-poll: answered polls per second (each carries every frame queued since the last). */
+  pollsPerSec?: number;
   latency?: LatencySummary;
   serverCpuPct?: number;
   loadgenCpuPct?: number;
@@ -147,6 +151,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   let stopped = false;
   let deliveries = 0;
   let pollFailure: string | undefined;
+  let polls = 0;
   const receivers = await Promise.all(
     job.members.map(async (member) => {
       const opened = (await (await fetch(`${job.httpUrl}/lp`, { method: 'POST' })).json()) as { id: string };
@@ -173,6 +178,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
       }
       const text = await res.text();
       const now = performance.now();
+      if (measuring) polls++;
       const body = JSON.parse(text) as { next: number; frames: { t: string; e?: { type: string; message?: { text: string } } }[] };
       from = body.next;
       for (const f of body.frames) {
@@ -210,6 +216,8 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     }
   })();
   await sleep(job.warmupSec * 1000);
+  const toggleProfiler = () => job.profileWindow && job.serverPid && process.kill(job.serverPid, 'SIGUSR2');
+  toggleProfiler();
   const cpu = cpuMeter(job.serverPid);
   measuring = true;
   const t0 = performance.now();
@@ -217,13 +225,14 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   measuring = false;
   const sec = (performance.now() - t0) / 1000;
   const usage = cpu();
+  toggleProfiler();
   stopped = true;
   await pace;
   ws.close();
   await Promise.all(receivers.map(({ base, signed }) => fetch(base, { method: 'DELETE', headers: signed('DELETE', base) }).catch(() => {})));
   await Promise.race([Promise.all(loops), sleep(2000)]);
   if (deliveries === 0) return { ok: false, error: `no long-poll deliveries in the window${pollFailure ? ` (${pollFailure})` : ''}` };
-  return { ok: true, sentPerSec: round(measuredSent / sec, 1), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
+  return { ok: true, sentPerSec: round(measuredSent / sec, 1), pollsPerSec: Math.round(polls / sec), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
 }
 
 process.once('message', (job: TransportJob) => {
