@@ -3,6 +3,7 @@
  * run): MQTT fan-out against Sotong's MQTT adapter or a broker, and long-poll delivery latency.
  * Takes one job over IPC, answers one report, exits.
  */
+import http from 'node:http';
 import mqtt, { type MqttClient } from 'mqtt';
 import { TestDevice } from '@sotong/server/testing';
 import WebSocket from 'ws';
@@ -144,6 +145,25 @@ async function mqttFanout(job: MqttFanoutJob): Promise<TransportReport> {
   return { ok: true, deliveriesPerSec: Math.round(deliveries / sec), messagesPerSec: round(completed / sec, 1), latency: samples.summary(), ...usage };
 }
 
+/**
+ * A GET on a kept-alive connection with node:http: the poll loop's client. fetch (undici) cost
+ * the load generator about as much CPU per poll as the server spent answering it, on the same
+ * two cores, which showed up as latency.
+ */
+const keepAlive = new http.Agent({ keepAlive: true });
+function httpGet(url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: keepAlive, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Paced sends over a WebSocket; every member receives by long-polling; latency = receive − send. */
 async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport> {
   const samples = new Samples();
@@ -163,7 +183,10 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
       await fetch(`${base}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: 'auth', id: 'a', v: 1, token: member.token, ...(proof ? { proof } : {}) }) });
       // Signed in: every further request carries the device's REST proof.
       const device = member.device ? TestDevice.import(member.device) : undefined;
-      const signed = (method: string, url: string) => (device ? device.requestHeaders(member.token, method, new URL(url).pathname + new URL(url).search) : {});
+      const signed = (method: string, url: string) => {
+        const { pathname, search } = new URL(url);
+        return device ? device.requestHeaders(member.token, method, pathname + search) : {};
+      };
       return { base, signed };
     }),
   );
@@ -171,12 +194,12 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     let from = 0;
     while (!stopped) {
       const url = `${base}/poll?from=${from}`;
-      const res = await fetch(url, { headers: signed('GET', url) });
-      if (!res.ok) {
-        if (!stopped) pollFailure ??= `poll answered ${res.status}: ${await res.text()}`;
+      const res = await httpGet(url, signed('GET', url)).catch((err: Error) => ({ status: 0, text: err.message }));
+      if (res.status !== 200) {
+        if (!stopped) pollFailure ??= `poll answered ${res.status}: ${res.text}`;
         return;
       }
-      const text = await res.text();
+      const text = res.text;
       const now = performance.now();
       if (measuring) polls++;
       const body = JSON.parse(text) as { next: number; frames: { t: string; e?: { type: string; message?: { text: string } } }[] };
