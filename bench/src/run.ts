@@ -804,7 +804,7 @@ async function main(): Promise<void> {
 
   const transports =
     candidate === 'sotong' && (args.scenarios.has('mqtt') || args.scenarios.has('longpoll'))
-      ? await runTransportScenarios(cfg, args.scenarios, { ...SOTONG_BENCH_ENV, ...args.serverEnv })
+      ? await runTransportScenarios(cfg, args.scenarios, serverOpts('transports').env ?? {}, args.profile !== null)
       : null;
 
   const result = assemble(cfg, runs, candidate, notes, { ...SOTONG_BENCH_ENV, ...args.serverEnv }, {

@@ -3,6 +3,7 @@
  * run): MQTT fan-out against Sotong's MQTT adapter or a broker, and long-poll delivery latency.
  * Takes one job over IPC, answers one report, exits.
  */
+import http from 'node:http';
 import mqtt, { type MqttClient } from 'mqtt';
 import { TestDevice } from '@sotong/server/testing';
 import WebSocket from 'ws';
@@ -35,6 +36,8 @@ export interface LongPollLatencyJob {
   warmupSec: number;
   windowSec: number;
   serverPid?: number;
+  /** Toggle the server's CPU profiler (bench cpu-profile.ts, SIGUSR2) around the window. */
+  profileWindow?: boolean;
 }
 
 export type TransportJob = MqttFanoutJob | LongPollLatencyJob;
@@ -45,6 +48,8 @@ export interface TransportReport {
   deliveriesPerSec?: number;
   messagesPerSec?: number;
   sentPerSec?: number;
+  /** Long-poll: answered polls per second (each carries every frame queued since the last). */
+  pollsPerSec?: number;
   latency?: LatencySummary;
   serverCpuPct?: number;
   loadgenCpuPct?: number;
@@ -140,12 +145,33 @@ async function mqttFanout(job: MqttFanoutJob): Promise<TransportReport> {
   return { ok: true, deliveriesPerSec: Math.round(deliveries / sec), messagesPerSec: round(completed / sec, 1), latency: samples.summary(), ...usage };
 }
 
+/**
+ * A GET on a kept-alive connection with node:http: the poll loop's client. fetch (undici) cost
+ * the load generator about as much CPU per poll as the server spent answering it, on the same
+ * two cores, which showed up as latency.
+ */
+const keepAlive = new http.Agent({ keepAlive: true });
+function httpGet(url: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: keepAlive, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 /** Paced sends over a WebSocket; every member receives by long-polling; latency = receive − send. */
 async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport> {
   const samples = new Samples();
   let measuring = false;
   let stopped = false;
   let deliveries = 0;
+  let pollFailure: string | undefined;
+  let polls = 0;
   const receivers = await Promise.all(
     job.members.map(async (member) => {
       const opened = (await (await fetch(`${job.httpUrl}/lp`, { method: 'POST' })).json()) as { id: string };
@@ -157,7 +183,10 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
       await fetch(`${base}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ t: 'auth', id: 'a', v: 1, token: member.token, ...(proof ? { proof } : {}) }) });
       // Signed in: every further request carries the device's REST proof.
       const device = member.device ? TestDevice.import(member.device) : undefined;
-      const signed = (method: string, url: string) => (device ? device.requestHeaders(member.token, method, new URL(url).pathname + new URL(url).search) : {});
+      const signed = (method: string, url: string) => {
+        const { pathname, search } = new URL(url);
+        return device ? device.requestHeaders(member.token, method, pathname + search) : {};
+      };
       return { base, signed };
     }),
   );
@@ -165,10 +194,14 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     let from = 0;
     while (!stopped) {
       const url = `${base}/poll?from=${from}`;
-      const res = await fetch(url, { headers: signed('GET', url) });
-      if (!res.ok) return;
-      const text = await res.text();
+      const res = await httpGet(url, signed('GET', url)).catch((err: Error) => ({ status: 0, text: err.message }));
+      if (res.status !== 200) {
+        if (!stopped) pollFailure ??= `poll answered ${res.status}: ${res.text}`;
+        return;
+      }
+      const text = res.text;
       const now = performance.now();
+      if (measuring) polls++;
       const body = JSON.parse(text) as { next: number; frames: { t: string; e?: { type: string; message?: { text: string } } }[] };
       from = body.next;
       for (const f of body.frames) {
@@ -188,6 +221,9 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   await sleep(300);
   let sent = 0;
   let measuredSent = 0;
+  // message.send is idempotent per (channel, sender, clientMsgId): every repetition posts into the
+  // same channel as the same sender, so the ids must be unique per run or later runs post nothing.
+  const run = `${process.pid}-${Date.now()}`;
   const interval = 1000 / job.ratePerSec;
   const started = performance.now();
   // An open loop: a late timer sends what fell due meanwhile, so the offered rate holds on a busy machine.
@@ -195,7 +231,7 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     while (!stopped) {
       const now = performance.now();
       while (sent < (now - started) / interval) {
-        ws.send(JSON.stringify({ t: 'cmd', id: `s${sent}`, cmd: 'message.send', args: { channelId: job.channelId, clientMsgId: `lp${sent}`, text: `t${started + sent * interval}` } }));
+        ws.send(JSON.stringify({ t: 'cmd', id: `s${sent}`, cmd: 'message.send', args: { channelId: job.channelId, clientMsgId: `lp${run}-${sent}`, text: `t${started + sent * interval}` } }));
         sent++;
         if (measuring) measuredSent++;
       }
@@ -203,6 +239,8 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
     }
   })();
   await sleep(job.warmupSec * 1000);
+  const toggleProfiler = () => job.profileWindow && job.serverPid && process.kill(job.serverPid, 'SIGUSR2');
+  toggleProfiler();
   const cpu = cpuMeter(job.serverPid);
   measuring = true;
   const t0 = performance.now();
@@ -210,13 +248,14 @@ async function longPollLatency(job: LongPollLatencyJob): Promise<TransportReport
   measuring = false;
   const sec = (performance.now() - t0) / 1000;
   const usage = cpu();
+  toggleProfiler();
   stopped = true;
   await pace;
   ws.close();
   await Promise.all(receivers.map(({ base, signed }) => fetch(base, { method: 'DELETE', headers: signed('DELETE', base) }).catch(() => {})));
   await Promise.race([Promise.all(loops), sleep(2000)]);
-  if (deliveries === 0) return { ok: false, error: 'no long-poll deliveries in the window' };
-  return { ok: true, sentPerSec: round(measuredSent / sec, 1), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
+  if (deliveries === 0) return { ok: false, error: `no long-poll deliveries in the window${pollFailure ? ` (${pollFailure})` : ''}` };
+  return { ok: true, sentPerSec: round(measuredSent / sec, 1), pollsPerSec: Math.round(polls / sec), deliveriesPerSec: Math.round(deliveries / sec), latency: samples.summary(), ...usage };
 }
 
 process.once('message', (job: TransportJob) => {

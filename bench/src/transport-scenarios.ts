@@ -51,6 +51,7 @@ function summary(r: TransportReport): string {
   return [
     r.deliveriesPerSec !== undefined ? `${r.deliveriesPerSec} deliveries/s` : '',
     r.sentPerSec !== undefined ? `${r.sentPerSec} sent/s` : '',
+    r.pollsPerSec !== undefined ? `${r.pollsPerSec} polls/s` : '',
     r.latency ? `p50 ${r.latency.p50Ms} ms p99 ${r.latency.p99Ms} ms` : '',
     r.serverCpuPct !== undefined ? `server cpu ${r.serverCpuPct}%` : '',
     `loadgen cpu ${r.loadgenCpuPct}%`,
@@ -59,7 +60,8 @@ function summary(r: TransportReport): string {
     .join(', ');
 }
 
-export async function runTransportScenarios(cfg: TransportConfig, scenarios: Set<string>, env: Record<string, string>) {
+/** `profile`: the server runs with the bench's CPU profiler (`--profile`); the long-poll load generator profiles its window. */
+export async function runTransportScenarios(cfg: TransportConfig, scenarios: Set<string>, env: Record<string, string>, profile = false) {
   const notes: string[] = [];
   const failures: string[] = [];
   const runs: Record<string, TransportReport[]> = { sotongMqtt: [], mosquitto: [], longPoll: [] };
@@ -116,11 +118,12 @@ export async function runTransportScenarios(cfg: TransportConfig, scenarios: Set
       const channelId = await createChannel(target.wsUrl, members[0]!, members, `bench-longpoll-${Date.now()}`);
       for (let rep = 0; rep < cfg.reps; rep++) {
         const report = await runJob(
-          { kind: 'longpoll-latency', httpUrl: target.httpUrl!, wsUrl: target.wsUrl, channelId, members, ratePerSec: 100, serverPid: target.pid, ...timing },
+          { kind: 'longpoll-latency', httpUrl: target.httpUrl!, wsUrl: target.wsUrl, channelId, members, ratePerSec: 100, serverPid: target.pid, profileWindow: profile, ...timing },
           budget,
         );
         runs.longPoll!.push(report);
         log(`long-poll latency: ${summary(report)}`);
+        if (profile) log(`cpu profile of the window: ${env.BENCH_PROFILE_DIR}/window-${target.pid}-${rep + 1}.cpuprofile`);
         if (!report.ok) failures.push(`longpoll: ${report.error}`);
       }
     }
@@ -157,6 +160,7 @@ export async function runTransportScenarios(cfg: TransportConfig, scenarios: Set
           members: cfg.latencyMembers,
           ratePerSec: 100,
           sentPerSec: med(runs.longPoll!, (r) => r.sentPerSec),
+          pollsPerSec: med(runs.longPoll!, (r) => r.pollsPerSec),
           deliveriesPerSec: med(runs.longPoll!, (r) => r.deliveriesPerSec),
           p50Ms: med(runs.longPoll!, (r) => r.latency?.p50Ms),
           p99Ms: lpP99,

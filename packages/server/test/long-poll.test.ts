@@ -66,8 +66,12 @@ describe('HTTP long-polling transport', () => {
     const otherDevice = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(bob.token, 'GET', path) });
     assert.equal(otherDevice.status, 403);
     assert.equal(((await otherDevice.json()) as { code: string }).code, 'forbidden');
-    const signed = await fetch(`${server.httpUrl}${path}`, { headers: authHeaders(alice.token, 'GET', path) });
+    const headers = authHeaders(alice.token, 'GET', path);
+    const signed = await fetch(`${server.httpUrl}${path}`, { headers });
     assert.equal(signed.status, 200);
+    const replayed = await fetch(`${server.httpUrl}${path}`, { headers });
+    assert.equal(replayed.status, 401, 'the same signed request a second time');
+    assert.deepEqual(((await replayed.json()) as { details?: unknown }).details, { reason: 'proof_replayed' });
     lp.close();
   });
 

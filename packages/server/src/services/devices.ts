@@ -167,6 +167,16 @@ export class DeviceService {
    * what the transport vouches for. A token without a valid proof is refused and audited.
    */
   async authenticate(token: string, proof: PresentedProof, origin: Origin): Promise<DeviceAuthenticated> {
+    const { userId, deviceId } = await this.prove(token, proof, origin);
+    return { ...(await this.accounts.actorFor(userId)), deviceId };
+  }
+
+  /**
+   * The whole check of `authenticate` — a live token, an active device, its proof — without
+   * resolving the actor: for requests on a connection that already has one (long-poll). A
+   * deactivated account has no live token, so it is refused here too.
+   */
+  async prove(token: string, proof: PresentedProof, origin: Origin): Promise<{ userId: string; deviceId: string }> {
     const hash = tokenHash(token);
     const row = await this.deps.store.read.devices.token(hash);
     if (!row || row.expires_at <= this.deps.now()) throw new SotongError('unauthenticated', 'invalid or expired token');
@@ -191,7 +201,6 @@ export class DeviceService {
     if (proof.signature === undefined) return refuse('proof_missing', 'a device proof is required with the token');
     const outcome = this.proofs.verify(row.device.public_key, { claims: { ...proof.claims, tokenHash: hash } as DeviceProofClaims, signature: proof.signature });
     if (!outcome.ok) return refuse(outcome.reason, 'the device proof does not hold');
-    const authenticated = { ...(await this.accounts.actorFor(row.user_id)), deviceId: row.device.id };
     const now = this.deps.now();
     if (now - row.device.last_seen_at >= SEEN_RESOLUTION_MS) {
       const deviceId = row.device.id;
@@ -200,7 +209,7 @@ export class DeviceService {
         return { result: undefined };
       });
     }
-    return authenticated;
+    return { userId: row.user_id, deviceId: row.device.id };
   }
 
   async isActive(deviceId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { CompiledQueries } from './compiled.js';
 import type { Database, DeviceRow } from './schema.js';
 
 /** Numbers come back as strings from pg's bigint: one place turns a row into numbers. */
@@ -21,7 +22,10 @@ export interface TokenRow {
 
 /** Enrolled devices, and the access tokens bound to them. */
 export class DeviceStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly compiled: CompiledQueries,
+  ) {}
 
   async create(row: DeviceRow): Promise<void> {
     await this.db.insertInto('devices').values(row).execute();
@@ -86,12 +90,19 @@ export class DeviceStore {
 
   /** An access token with the device it is bound to, in one read (this runs for every request). */
   async token(tokenHash: string): Promise<TokenRow | undefined> {
-    const row = await this.db
-      .selectFrom('auth_sessions as s')
-      .leftJoin('devices as d', 'd.id', 's.device_id')
-      .select(['s.user_id', 's.expires_at', 'd.id', 'd.public_key', 'd.status', 'd.last_seen_at'])
-      .where('s.token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    // Compiled once: it runs for every authenticated request, and for every long-poll poll.
+    const { rows } = await this.compiled.run(
+      this.db,
+      'devices.token',
+      (p: { tokenHash: string }) =>
+        this.db
+          .selectFrom('auth_sessions as s')
+          .leftJoin('devices as d', 'd.id', 's.device_id')
+          .select(['s.user_id', 's.expires_at', 'd.id', 'd.public_key', 'd.status', 'd.last_seen_at'])
+          .where('s.token_hash', '=', p.tokenHash),
+      { tokenHash },
+    );
+    const row = rows[0];
     if (!row) return undefined;
     const { id, public_key, status } = row;
     const device = id !== null && public_key !== null && status !== null ? { id, public_key, status, last_seen_at: Number(row.last_seen_at) } : null;

@@ -64,7 +64,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     events: new EventStore(db, compiled),
     security: new SecurityStore(db),
     mfa: new MfaStore(db),
-    devices: new DeviceStore(db),
+    devices: new DeviceStore(db, compiled),
     sso: new SsoStore(db),
     passkeys: new PasskeyStore(db),
     systemAdmins: new SystemAdminStore(db),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CLOSE_CODES, SotongError } from '@sotong/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateRequest } from '../http/device-auth.js';
+import { proveRequestDevice } from '../http/device-auth.js';
 import { encodeFrame } from '../realtime/hub.js';
 import { Session, type SessionDeps, type Sink } from '../realtime/session.js';
 import { decodeClientFrame } from './codec.js';
@@ -100,6 +100,13 @@ class LongPollChannel implements Sink {
   }
 }
 
+/**
+ * A poll is the transport's delivery of frames, not an API call: logged at info it would write two
+ * access-log lines per answer, for every member, at every message (a measurable share of the
+ * server's time). Failures are still logged; refused proofs are audited.
+ */
+const POLL_LOG_LEVEL = 'warn';
+
 const COMMA = Buffer.from(',');
 const END = Buffer.from(']}');
 
@@ -134,8 +141,7 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
   const proved = async (channel: LongPollChannel, request: FastifyRequest) => {
     const deviceId = channel.session.deviceId;
     if (!deviceId) return;
-    const authenticated = await authenticateRequest(deps.services, request);
-    if (authenticated.deviceId !== deviceId) throw new SotongError('forbidden', 'this long-poll connection belongs to another device');
+    if ((await proveRequestDevice(deps.services, request)) !== deviceId) throw new SotongError('forbidden', 'this long-poll connection belongs to another device');
   };
 
   const ended = (channel: LongPollChannel) => {
@@ -185,7 +191,7 @@ export function registerLongPoll(app: FastifyInstance, deps: SessionDeps, option
       return reply.status(202).send({});
     });
 
-    scope.get<{ Params: { id: string }; Querystring: { from?: string; wait?: string } }>(`${LONG_POLL_PREFIX}/:id/poll`, { schema: { hide: true } }, async (request, reply) => {
+    scope.get<{ Params: { id: string }; Querystring: { from?: string; wait?: string } }>(`${LONG_POLL_PREFIX}/:id/poll`, { schema: { hide: true }, logLevel: POLL_LOG_LEVEL }, async (request, reply) => {
       const channel = live(request.params.id);
       await proved(channel, request);
       const from = Number(request.query.from ?? 0);
