@@ -156,17 +156,21 @@ export class DirectoryStore {
     if (groupIds.length > 0) await this.db.insertInto('directory_group_members').values(groupIds.map((group_id) => ({ group_id, user_id: userId }))).execute();
   }
 
-  /** Active people with their profiles: in one department, or all matching a name fragment. */
-  async people(workspaceId: string, filter: { departmentId?: string; nameContains?: string; limit: number }): Promise<PersonRow[]> {
-    let query = this.db
+  /** A workspace's members with their role and profile columns (people without a profile included). */
+  private peopleOf(workspaceId: string) {
+    return this.db
       .selectFrom('users as u')
       .innerJoin('workspace_members as wm', 'wm.user_id', 'u.id')
       .leftJoin('user_profiles as p', 'p.user_id', 'u.id')
       .selectAll('u')
       .select('wm.role')
       .select(PROFILE_COLUMNS)
-      .where('wm.workspace_id', '=', workspaceId)
-      .where('u.deactivated_at', 'is', null);
+      .where('wm.workspace_id', '=', workspaceId);
+  }
+
+  /** Active people with their profiles: in one department, or all matching a name fragment. */
+  async people(workspaceId: string, filter: { departmentId?: string; nameContains?: string; limit: number }): Promise<PersonRow[]> {
+    let query = this.peopleOf(workspaceId).where('u.deactivated_at', 'is', null);
     if (filter.departmentId !== undefined) query = query.where('p.department_id', '=', filter.departmentId);
     if (filter.nameContains !== undefined) {
       const pattern = `%${likeEscape(filter.nameContains.toLowerCase())}%`;
@@ -189,16 +193,7 @@ export class DirectoryStore {
   /** The workspace's members among the ids, with their profiles, deactivated ones included. */
   async peopleByIds(workspaceId: string, userIds: string[]): Promise<PersonRow[]> {
     if (userIds.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('users as u')
-      .innerJoin('workspace_members as wm', 'wm.user_id', 'u.id')
-      .leftJoin('user_profiles as p', 'p.user_id', 'u.id')
-      .selectAll('u')
-      .select('wm.role')
-      .select(PROFILE_COLUMNS)
-      .where('wm.workspace_id', '=', workspaceId)
-      .where('u.id', 'in', userIds)
-      .execute();
+    const rows = await this.peopleOf(workspaceId).where('u.id', 'in', userIds).execute();
     return rows.map(splitPerson);
   }
 
