@@ -12,8 +12,15 @@ export interface Outcome<T> {
 
 export type WriteOp<T> = (tx: Store) => Promise<Outcome<T>>;
 
+/** What the queue should know of a write before running it. */
+export interface WriteHints {
+  /** The channel whose seq the write takes, if known up front: batches lock these in order. */
+  channelId?: string;
+}
+
 interface Pending {
   op: WriteOp<unknown>;
+  channelId: string | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   outcome?: Outcome<unknown>;
@@ -41,9 +48,9 @@ export class CommitQueue {
     private readonly log: Logger,
   ) {}
 
-  run<T>(op: WriteOp<T>): Promise<T> {
+  run<T>(op: WriteOp<T>, hints: WriteHints = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op: op as WriteOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ op: op as WriteOp<unknown>, channelId: hints.channelId, resolve: resolve as (v: unknown) => void, reject });
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drain());
@@ -103,6 +110,7 @@ export class CommitQueue {
   private async attempt(batch: Pending[]): Promise<void> {
     try {
       await this.store.transaction(async (tx) => {
+        await this.lockChannels(tx, batch);
         for (const item of batch) item.outcome = await item.op(tx);
       });
       return;
@@ -115,6 +123,7 @@ export class CommitQueue {
     }
     // The store may run this function more than once (PostgreSQL retries deadlocks): start clean each time.
     await this.store.transaction(async (tx) => {
+      await this.lockChannels(tx, batch);
       for (const item of batch) {
         delete item.outcome;
         delete item.error;
@@ -125,5 +134,12 @@ export class CommitQueue {
         }
       }
     });
+  }
+
+  /** SQLite has one writer; on PostgreSQL, a batch touching several channels locks them in one order. */
+  private async lockChannels(tx: Store, batch: Pending[]): Promise<void> {
+    if (this.store.dialect !== 'postgres') return;
+    const ids = [...new Set(batch.flatMap((item) => (item.channelId ? [item.channelId] : [])))];
+    if (ids.length > 1) await tx.channels.lockInOrder(ids.sort());
   }
 }

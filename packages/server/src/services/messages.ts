@@ -70,7 +70,7 @@ export class MessageService {
       };
       await tx.events.append(eventRow(event));
       return { result: event.message, publish: published([event]) };
-    });
+    }, { channelId: args.channelId });
   }
 
   async edit(actor: Actor, args: ParsedArgs<'message.edit'>): Promise<Message> {
@@ -94,7 +94,7 @@ export class MessageService {
       const [message] = await hydrateMessages(tx, [(await tx.messages.byId(old.id))!], await ReadPositions.of(tx, old.channel_id));
       const event = await appendEvent(tx, old.channel_id, actor.userId, now, 'message.edited', { message: message! });
       return { result: message!, publish: published([event]) };
-    });
+    }, { channelId: before?.channel_id });
   }
 
   async delete(actor: Actor, messageId: string): Promise<void> {

@@ -66,6 +66,15 @@ export class ChannelStore {
   }
 
   /**
+   * PostgreSQL only: locks the channels' rows in id order. Two nodes whose batches touch the same
+   * channels then queue behind one another instead of deadlocking (which costs PostgreSQL's
+   * deadlock_timeout, a second, per retry).
+   */
+  async lockInOrder(ids: readonly string[]): Promise<void> {
+    await this.db.selectFrom('channels').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+  }
+
+  /**
    * Takes the channel's next seq inside the caller's transaction (a row lock on PostgreSQL).
    * `lastRead`: the channel's last seq as this transaction read it. Then a plain compare-and-set
    * does, which always holds on SQLite's single writer and saves the RETURNING (a third of the
