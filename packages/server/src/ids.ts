@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFromPool } from './random-pool.js';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -10,7 +10,7 @@ export function newId(prefix: string, now = Date.now()): string {
     time = ALPHABET[t % 32]! + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(10);
+  const bytes = randomFromPool(10);
   let rand = '';
   for (const b of bytes) rand += ALPHABET[b & 31];
   return `${prefix}_${time}${rand}`;

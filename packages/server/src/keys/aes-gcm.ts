@@ -1,11 +1,12 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomFromPool } from '../random-pool.js';
 
 /** AES-256-GCM with a random 96-bit nonce; the output is nonce ‖ ciphertext ‖ 128-bit tag. */
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
 export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomFromPool(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
