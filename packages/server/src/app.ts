@@ -203,6 +203,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
     [
       { name: 'files', run: () => core.files.sweep() },
       { name: 'uploads', run: async () => ({ expiredUploads: await uploads.deleteExpired() }) },
+      { name: 'proof nonces', run: async () => ({ expiredProofNonces: await services.accounts.devices.sweepProofNonces() }) },
     ],
     core.log,
   );

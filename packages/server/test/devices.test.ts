@@ -274,7 +274,7 @@ describe('devices: enrolment, proof of possession, renewal, revocation', () => {
   });
 });
 
-describe('devices in a cluster: a revoked device is cut off on every node', { skip: await clusterSkip() }, () => {
+describe('devices in a cluster: revocation and replays hold on every node', { skip: await clusterSkip() }, () => {
   const nodes: SpawnedServer[] = [];
   let adminToken: string;
 
@@ -300,5 +300,18 @@ describe('devices in a cluster: a revoked device is cut off on every node', { sk
     assert.equal(other.closed, undefined, "the user's other device stays connected");
     await assert.rejects(TestClient.connect(nodes[1]!.wsUrl, device.token), /invalid or expired token/);
     other.close();
+  });
+  it('a request proof used on one node is a replay on the other', async () => {
+    const lee: Person = await person(nodes[0]!, 'Lee');
+    const device = TestDevice.generate();
+    const session = await signIn(nodes[0]!, lee.user.email, device);
+    const headers = device.requestHeaders(session.token, 'GET', '/api/v1/me');
+    assert.equal((await rawGet(nodes[0]!, '/api/v1/me', headers)).status, 200);
+    assert.deepEqual(await rawGet(nodes[1]!, '/api/v1/me', headers), {
+      status: 401,
+      body: { code: 'unauthenticated', message: 'the device proof does not hold', details: { reason: 'proof_replayed' } },
+    });
+    const fresh = device.requestHeaders(session.token, 'GET', '/api/v1/me');
+    assert.equal((await rawGet(nodes[1]!, '/api/v1/me', fresh)).status, 200, 'a new proof from the same device still holds there');
   });
 });

@@ -13,7 +13,11 @@ export interface DeviceProof {
   signature: string;
 }
 
-export type ProofOutcome = { ok: true } | { ok: false; reason: DeviceRefusal };
+/**
+ * `once`: for proofs that carry their own nonce, the key this node remembered it under and until
+ * when, so that a store shared by several nodes can remember it for all of them.
+ */
+export type ProofOutcome = { ok: true; once?: { key: string; until: number } } | { ok: false; reason: DeviceRefusal };
 
 export interface ProofVerifierOptions {
   /** How far a request's own timestamp may be from the server's clock, either way. */
@@ -31,7 +35,8 @@ export function newChallenge(): string {
 /**
  * Checks signatures, clock skew and replays. `challenge` proofs are single-use by construction
  * (the connection's nonce is used once); `request` and `refresh` proofs carry the client's own
- * time and nonce, are accepted within `maxSkewMs`, and each nonce once per token on this node.
+ * time and nonce, are accepted within `maxSkewMs`, and each nonce once per token on this node
+ * (the caller extends that to the cluster with `once`).
  */
 export class DeviceProofVerifier {
   private readonly keys = new Map<string, KeyObject>();
@@ -57,8 +62,9 @@ export class DeviceProofVerifier {
     const key = `${claims.tokenHash} ${claims.nonce}`;
     if (this.seen.has(key)) return { ok: false, reason: 'proof_replayed' };
     // Past 2 × skew from now the timestamp check refuses the proof anyway.
-    this.seen.set(key, now + 2 * this.options.maxSkewMs);
-    return { ok: true };
+    const until = now + 2 * this.options.maxSkewMs;
+    this.seen.set(key, until);
+    return { ok: true, once: { key, until } };
   }
 
   private prune(now: number): void {

@@ -10,7 +10,7 @@ import {
   type SessionGranted,
   type User,
 } from '@sotong/protocol';
-import { DeviceProofVerifier } from '../auth/device-proof.js';
+import { DeviceProofVerifier, type DeviceProof, type ProofOutcome } from '../auth/device-proof.js';
 import { newSessionToken, tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
 import type { DeviceRow } from '../store/schema.js';
@@ -149,7 +149,7 @@ export class DeviceService {
     // Waiting for approval is not an attack: the client asks again until approved, unaudited.
     if (device.status === 'pending') throw refused('device_pending', 'this device is waiting for approval');
     const claims: DeviceProofClaims = { kind: 'refresh', deviceId: device.id, timestamp: request.timestamp, nonce: request.nonce, tokenHash: tokenHash(request.credential) };
-    const outcome = this.proofs.verify(device.public_key, { claims, signature: request.signature });
+    const outcome = await this.verifyProof(device.public_key, { claims, signature: request.signature });
     if (!outcome.ok) return refuse(outcome.reason, 'the device signature does not hold');
     const authenticated = await this.accounts.actorFor(device.user_id);
     const at = now();
@@ -199,7 +199,7 @@ export class DeviceService {
     if (!row.device) return refuse('device_required', 'this token is bound to no device; sign in again');
     if (row.device.status !== 'active') return refuse(row.device.status === 'revoked' ? 'device_revoked' : 'device_pending', 'this device may not connect');
     if (proof.signature === undefined) return refuse('proof_missing', 'a device proof is required with the token');
-    const outcome = this.proofs.verify(row.device.public_key, { claims: { ...proof.claims, tokenHash: hash } as DeviceProofClaims, signature: proof.signature });
+    const outcome = await this.verifyProof(row.device.public_key, { claims: { ...proof.claims, tokenHash: hash } as DeviceProofClaims, signature: proof.signature });
     if (!outcome.ok) return refuse(outcome.reason, 'the device proof does not hold');
     const now = this.deps.now();
     if (now - row.device.last_seen_at >= SEEN_RESOLUTION_MS) {
@@ -210,6 +210,25 @@ export class DeviceService {
       });
     }
     return { userId: row.user_id, deviceId: row.device.id };
+  }
+
+  /**
+   * The proof checked on this node; with a store shared by several nodes (PostgreSQL), its nonce
+   * is also claimed there, so a proof seen by one node is a replay on every other.
+   */
+  private async verifyProof(publicKey: string, proof: DeviceProof): Promise<ProofOutcome> {
+    const outcome = this.proofs.verify(publicKey, proof);
+    if (!outcome.ok || !outcome.once || this.deps.store.dialect !== 'postgres') return outcome;
+    const { key, until } = outcome.once;
+    const claimed = await this.deps.queue.run(async (tx) => ({ result: await tx.devices.claimProofNonce(key, until) }));
+    return claimed ? outcome : { ok: false, reason: 'proof_replayed' };
+  }
+
+  /** Forgets nonces whose proofs would be refused as expired anyway. */
+  async sweepProofNonces(): Promise<number> {
+    if (this.deps.store.dialect !== 'postgres') return 0;
+    const now = this.deps.now();
+    return this.deps.queue.run(async (tx) => ({ result: await tx.devices.dropExpiredProofNonces(now) }));
   }
 
   async isActive(deviceId: string): Promise<boolean> {

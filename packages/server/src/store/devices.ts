@@ -122,4 +122,15 @@ export class DeviceStore {
   async setWorkspaceApprovalRequired(workspaceId: string, required: boolean): Promise<void> {
     await this.db.updateTable('workspaces').set({ device_approval_required: required ? 1 : 0 }).where('id', '=', workspaceId).execute();
   }
+
+  /** Records a request proof's nonce for every node; false when some node recorded it first (a replay). */
+  async claimProofNonce(key: string, expiresAt: number): Promise<boolean> {
+    const result = await this.db.insertInto('proof_nonces').values({ key, expires_at: expiresAt }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async dropExpiredProofNonces(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('proof_nonces').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

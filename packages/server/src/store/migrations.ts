@@ -454,5 +454,15 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '013_proof_nonces': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('proof_nonces')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('proof_nonces_expiry').on('proof_nonces').column('expires_at').execute();
+      },
+    },
   };
 }
