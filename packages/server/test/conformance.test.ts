@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent, ChannelView, Message } from '@sotong/protocol';
 import mqtt from 'mqtt';
-import { FrameClient, LongPollClient, MqttFrameClient, TcpClient, WsClient, fetchTrusting } from './support/frame-clients.js';
+import { FrameClient } from './support/frame-client.js';
+import { LongPollClient, MqttFrameClient, TcpClient, fetchTrusting } from './support/frame-clients.js';
+import { TestClient } from './support/ws-client.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
-import { CommandError } from './support/ws-client.js';
+import { CommandError } from './support/frame-client.js';
 
 type Transport = 'websocket' | 'long-poll' | 'tcp' | 'mqtt';
 
@@ -13,7 +15,7 @@ async function open(server: SpawnedServer, transport: Transport, who: Person, cl
   const ca = server.tls?.ca;
   switch (transport) {
     case 'websocket':
-      return WsClient.connect(server.wsUrl, who.token, ca, cursors);
+      return TestClient.connect(server.wsUrl, who.token, cursors, ca);
     case 'long-poll':
       return LongPollClient.connect(server.httpUrl, who.token, cursors, ca ? fetchTrusting(ca) : fetch);
     case 'tcp':
@@ -43,11 +45,11 @@ async function refusedWithoutProof(server: SpawnedServer, transport: Transport, 
   }
   const client =
     transport === 'websocket'
-      ? await WsClient.open(server.wsUrl, ca)
+      ? await TestClient.open(server.wsUrl, ca)
       : transport === 'tcp'
         ? await TcpClient.open(server.tcpPort!, ca)
         : await LongPollClient.open(server.httpUrl, ca ? fetchTrusting(ca) : fetch);
-  const error = await client.auth(who.token, undefined, false).then(
+  const error = await client.auth(who.token, undefined, null).then(
     () => assert.fail('a token without a device proof must be refused'),
     (e: CommandError) => e,
   );

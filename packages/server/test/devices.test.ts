@@ -6,7 +6,8 @@ import { CLOSE_CODES, DEVICE_PROOF_HEADER, type AuditEvent, type Device, type Lo
 import { rememberDevice, TEST_PASSWORD, TestDevice } from '../src/testing.js';
 import { BUS_URL, clusterSkip } from './support/cluster.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
-import { CommandError, TestClient } from './support/ws-client.js';
+import { CommandError } from './support/frame-client.js';
+import { TestClient } from './support/ws-client.js';
 
 type HttpError = { status: number; body: { code: string; message: string; details?: { reason?: string } } };
 

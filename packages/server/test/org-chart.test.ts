@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Person, Profile, User } from '@sotong/protocol';
 import { person, spawnServer, type Person as TestPerson, type SpawnedServer } from './support/fixtures.js';
-import { CommandError } from './support/ws-client.js';
+import { CommandError } from './support/frame-client.js';
 import { TestDevice } from '../src/testing.js';
 
 /** The org chart without a directory: local accounts, over REST and the socket, and in the OpenAPI document. */

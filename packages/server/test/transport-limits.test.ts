@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
-import { LongPollClient, TcpClient, WsClient } from './support/frame-clients.js';
+import { LongPollClient, TcpClient } from './support/frame-clients.js';
+import { TestClient } from './support/ws-client.js';
 import { deviceOf } from '../src/testing.js';
 import { authHeaders, person, spawnServer, type SpawnedServer } from './support/fixtures.js';
-import { CommandError } from './support/ws-client.js';
+import { CommandError } from './support/frame-client.js';
 
 /** Limits hold the same on every transport, each with a typed error. */
 describe('transport limits', () => {
@@ -51,7 +52,7 @@ describe('transport limits', () => {
 
   it('max connections per user: the next sign-in is refused on any transport', async () => {
     const who = await person(server, 'Many');
-    const first = await WsClient.connect(server.wsUrl, who.token);
+    const first = await TestClient.connect(server.wsUrl, who.token);
     const second = await TcpClient.connect(server.tcpPort!, who.token);
     const third = await TcpClient.open(server.tcpPort!);
     await assert.rejects(third.auth(who.token), rateLimited());

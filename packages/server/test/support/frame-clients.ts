@@ -1,107 +1,12 @@
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ChannelEvent, ServerFrame } from '@sotong/protocol';
+import type { ServerFrame } from '@sotong/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
-import WebSocket from 'ws';
 import { DEVICE_PROOF_TAG } from '@sotong/protocol';
 import { deviceOf } from '../../src/testing.js';
 import { FrameReader, lengthPrefix } from '../../src/transports/length-prefixed.js';
-import { CommandError } from './ws-client.js';
-
-/** What every frame transport's test client does: keep every frame, match results to requests. */
-export abstract class FrameClient {
-  readonly frames: ServerFrame[] = [];
-  closed: { code: number; reason: string } | undefined;
-  /** The token last signed in with. */
-  protected token: string | undefined;
-  private nextId = 0;
-  private readonly waiters = new Set<() => void>();
-
-  /** The transport a challenge proof names (`websocket`, `tcp`, `long-poll`). */
-  protected abstract readonly proofTransport: string;
-  abstract sendRaw(data: string | Buffer): void;
-  abstract close(): void;
-  /** Goes away without a goodbye, as a lost network would. */
-  abstract drop(): void;
-
-  protected received(frame: ServerFrame): void {
-    this.frames.push(frame);
-    this.wake();
-  }
-
-  protected ended(code: number, reason: string): void {
-    this.closed ??= { code, reason };
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const wake of this.waiters) wake();
-  }
-
-  /** Signs the hello's challenge with the token's device (`withProof: false` sends the token alone). */
-  async auth(token: string, cursors?: Record<string, number>, withProof = true): Promise<unknown> {
-    const id = `r${++this.nextId}`;
-    this.token = token;
-    const hello = this.frames.find((f) => f.t === 'hello');
-    const device = deviceOf(token);
-    const proof = withProof && hello?.challenge && device ? device.challengeProof(token, hello.challenge, this.proofTransport) : undefined;
-    this.sendRaw(JSON.stringify({ t: 'auth', id, v: 1, token, ...(proof ? { proof } : {}), ...(cursors ? { cursors } : {}) }));
-    return this.result(id);
-  }
-
-  async call<T = any>(cmd: string, args: unknown = {}): Promise<T> {
-    const id = `r${++this.nextId}`;
-    this.sendRaw(JSON.stringify({ t: 'cmd', id, cmd, args }));
-    return this.result(id) as Promise<T>;
-  }
-
-  async result(id: string): Promise<unknown> {
-    const frame = await this.waitFor((f) => (f.t === 'result' || f.t === 'error') && f.id === id);
-    if (frame.t === 'error') throw new CommandError(frame.code, frame.message, frame.details);
-    return (frame as { data: unknown }).data;
-  }
-
-  events(channelId?: string): ChannelEvent[] {
-    return this.frames.flatMap((f) => (f.t === 'event' && (!channelId || f.e.channelId === channelId) ? [f.e] : []));
-  }
-
-  waitFor(match: (f: ServerFrame) => boolean, timeoutMs = 5000): Promise<ServerFrame> {
-    return new Promise((resolve, reject) => {
-      let seen = 0;
-      const check = () => {
-        let found: ServerFrame | undefined;
-        for (; seen < this.frames.length && !found; seen++) if (match(this.frames[seen]!)) found = this.frames[seen];
-        if (found) {
-          done();
-          resolve(found);
-        } else if (this.closed) {
-          done();
-          reject(new Error(`connection closed (${this.closed.code} ${this.closed.reason}) while waiting`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for a frame; last frames: ${JSON.stringify(this.frames.slice(-3))}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  async waitForClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
-    const started = Date.now();
-    while (!this.closed) {
-      if (Date.now() - started > timeoutMs) throw new Error('connection did not close');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return this.closed;
-  }
-}
+import { FrameClient } from './frame-client.js';
 
 /** Raw TCP (or TCP+TLS) with 4-byte length-prefixed frames. */
 export class TcpClient extends FrameClient {
@@ -233,41 +138,6 @@ export class LongPollClient extends FrameClient {
   private proofHeaders(method: string, path: string): Record<string, string> {
     const device = this.token ? deviceOf(this.token) : undefined;
     return device && this.token ? device.requestHeaders(this.token, method, path) : {};
-  }
-}
-
-/** The WebSocket transport, with a CA to trust for WSS. */
-export class WsClient extends FrameClient {
-  protected readonly proofTransport = 'websocket';
-  private constructor(readonly ws: WebSocket) {
-    super();
-    ws.on('message', (data) => this.received(JSON.parse(data.toString()) as ServerFrame));
-    ws.on('close', (code, reason) => this.ended(code, reason.toString()));
-    ws.on('error', () => {});
-  }
-
-  static async open(url: string, ca?: Buffer): Promise<WsClient> {
-    const client = new WsClient(new WebSocket(url, ca ? { ca } : {}));
-    await client.waitFor((f) => f.t === 'hello');
-    return client;
-  }
-
-  static async connect(url: string, token: string, ca?: Buffer, cursors?: Record<string, number>): Promise<WsClient> {
-    const client = await WsClient.open(url, ca);
-    await client.auth(token, cursors);
-    return client;
-  }
-
-  sendRaw(data: string | Buffer): void {
-    this.ws.send(data);
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-
-  drop(): void {
-    this.ws.terminate();
   }
 }
 
