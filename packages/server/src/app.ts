@@ -154,7 +154,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
 
 /** SQLite in one file, or PostgreSQL for several nodes: chosen by DATABASE_URL's scheme (config.ts). */
 async function openStore(config: Config, log: Logger): Promise<StoreProvider> {
-  if (config.store.kind === 'sqlite') return openSqliteStore(config.store.file, config.sqliteSynchronous);
+  if (config.store.kind === 'sqlite') {
+    return openSqliteStore(config.store.file, config.sqliteSynchronous, (message) => log.error({ err: message }, 'checkpointing the SQLite log failed'));
+  }
   log.info({ database: redactUrl(config.store.url), schema: config.pgSchema ?? null, poolSize: config.pgPoolSize }, 'opening PostgreSQL store');
   // Loaded only when chosen: a single-node SQLite server never loads the pg driver.
   const { openPostgresStore } = await import('./store/postgres-provider.js');

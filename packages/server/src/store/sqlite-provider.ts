@@ -3,8 +3,13 @@ import { dirname } from 'node:path';
 import { CompiledQueries } from './compiled.js';
 import { SqliteSearchIndex } from './sqlite-search.js';
 import { openSqlite } from './sqlite.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { migrate, pingDb, storeOver, type SearchFactory, type Store, type StoreProvider } from './store.js';
+
+const CHECKPOINT_INTERVAL_MS = 100;
+/** 64 MiB of 4 KiB pages. */
+const RESTART_AT_FRAMES = 16_384;
 
 /**
  * One writer connection (all writes go through the service's commit queue, one transaction at
@@ -12,11 +17,13 @@ import { migrate, pingDb, storeOver, type SearchFactory, type Store, type StoreP
  *
  * FULL durability is kept by fsyncing the WAL off the main thread (wal-sync.ts) rather than by
  * SQLite inside COMMIT; NORMAL skips that fsync (a killed process loses nothing, power loss may).
+ * For the same reason the log is checkpointed by a worker thread, not inside COMMIT.
  */
-export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMAL'): Promise<StoreProvider> {
+export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMAL', onCheckpointError: (message: string) => void = () => {}): Promise<StoreProvider> {
   mkdirSync(dirname(file), { recursive: true });
-  const writer = openSqlite({ file, synchronous: 'NORMAL' });
+  const writer = openSqlite({ file, synchronous: 'NORMAL', autocheckpoint: false });
   await migrate(writer.db, 'sqlite');
+  const checkpointer = new WalCheckpointer({ file, intervalMs: CHECKPOINT_INTERVAL_MS, restartAtFrames: RESTART_AT_FRAMES }, onCheckpointError);
   const reader = openSqlite({ file, synchronous: 'NORMAL' });
   const wal = synchronous === 'FULL' ? new WalSync(`${file}-wal`) : undefined;
   const search: SearchFactory = (db, compiled) => new SqliteSearchIndex(db, compiled);
@@ -30,6 +37,7 @@ export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMA
     synced: () => wal?.synced() ?? Promise.resolve(),
     ping: () => pingDb(reader.db),
     async close() {
+      await checkpointer.stop();
       await wal?.close();
       await reader.db.destroy();
       await writer.db.destroy();

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, describe, it } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import { openSqlite } from '../src/store/sqlite.js';
+import { WalCheckpointer } from '../src/store/wal-checkpointer.js';
+
+const MB = 1024 * 1024;
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A writer as the store opens it (no checkpoints of its own) that has written 8 MiB into the log. */
+function writtenLog(): { file: string; writer: Sqlite.Database } {
+  const dir = mkdtempSync(join(tmpdir(), 'sotong-wal-'));
+  dirs.push(dir);
+  const file = join(dir, 'db.sqlite');
+  openSqlite({ file, synchronous: 'NORMAL' }).db.destroy();
+  const writer = new Sqlite(file);
+  writer.pragma('wal_autocheckpoint = 0');
+  writer.exec('create table t (b blob)');
+  const insert = writer.prepare('insert into t values (randomblob(?))');
+  for (let i = 0; i < 64; i++) writer.transaction(() => insert.run(128 * 1024))();
+  return { file, writer };
+}
+
+async function untilFileHolds(file: string, bytes: number): Promise<number> {
+  for (let i = 0; i < 100 && statSync(file).size < bytes; i++) await sleep(50);
+  return statSync(file).size;
+}
+
+describe('SQLite log checkpointed by a worker thread', () => {
+  it('a writer with automatic checkpoints off leaves its writes in the log', async () => {
+    const { file, writer } = writtenLog();
+    await sleep(300);
+    assert.ok(statSync(file).size < MB, `the database file stayed small: ${statSync(file).size} bytes`);
+    assert.ok(statSync(`${file}-wal`).size >= 8 * MB);
+    writer.close();
+  });
+
+  it('the checkpointer copies them into the database file, and the writer goes on writing meanwhile', async () => {
+    const { file, writer } = writtenLog();
+    const errors: string[] = [];
+    const checkpointer = new WalCheckpointer({ file, intervalMs: 20, restartAtFrames: 16_384 }, (m) => errors.push(m));
+    const size = await untilFileHolds(file, 8 * MB);
+    assert.ok(size >= 8 * MB, `the database file holds the 8 MiB written: ${size} bytes`);
+    writer.prepare('insert into t values (randomblob(10))').run();
+    await checkpointer.stop();
+    assert.equal((writer.prepare('select count(*) as n from t').get() as { n: number }).n, 65);
+    assert.deepEqual(errors, []);
+    writer.close();
+  });
+
+  it('restarts a log that grew past its limit, so it is reused from the start', async () => {
+    const { file, writer } = writtenLog();
+    // 8 MiB is ~2,100 pages: a limit of 1,000 makes the worker restart it.
+    const checkpointer = new WalCheckpointer({ file, intervalMs: 20, restartAtFrames: 1000 }, () => {});
+    await untilFileHolds(file, 8 * MB);
+    await sleep(200);
+    writer.prepare('insert into t values (randomblob(10))').run();
+    // After a restart the next write goes to the log's first frames: a checkpoint now sees a short log.
+    const [state] = writer.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+    assert.ok(state!.log < 10, `the log was restarted: ${state!.log} frames`);
+    await checkpointer.stop();
+    writer.close();
+  });
+});
