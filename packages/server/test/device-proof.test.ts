@@ -28,7 +28,8 @@ describe('the transport-neutral device proof check', () => {
     const device = TestDevice.generate();
     const claims: DeviceProofClaims = { kind: 'request', method: 'GET', path: '/api/v1/me', timestamp: now, nonce: randomBytes(16).toString('base64url'), tokenHash };
     const proof = { claims, signature: device.sign(claims) };
-    assert.deepEqual(verifier.verify(device.publicKey, proof), { ok: true });
+    // The nonce is handed back with how long it must be remembered, for a store shared by several nodes.
+    assert.deepEqual(verifier.verify(device.publicKey, proof), { ok: true, once: { key: `${tokenHash} ${claims.nonce}`, until: now + 120_000 } });
     assert.deepEqual(verifier.verify(device.publicKey, proof), { ok: false, reason: 'proof_replayed' });
     now += 60_000;
     assert.deepEqual(verifier.verify(device.publicKey, proof), { ok: false, reason: 'proof_replayed' }, 'still inside the skew');
