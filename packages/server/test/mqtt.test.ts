@@ -151,6 +151,23 @@ describe('MQTT 3.1.1 and 5 adapter', () => {
         ws.close();
         await second.client.endAsync();
       });
+
+      it('clean start off: a session open when the server is restarted resumes after it, from the store', async () => {
+        const clientId = `restart-v${version}-${Date.now()}`;
+        const options = { clientId, clean: false, ...(version === 5 ? { properties: { sessionExpiryInterval: 600 } } : {}) };
+        const first = await open(alice, version, options);
+        await first.client.subscribeAsync(`${root}/channels/${channel.id}`, { qos: 1 });
+        // A rolling restart: SIGTERM, so the node closes its connections and keeps their sessions.
+        await server.kill('SIGTERM');
+        await server.restart();
+        const ws = await bob.connect();
+        await ws.call('message.send', { channelId: channel.id, clientMsgId: `rs-${version}`, text: `while away v${version}` });
+        // No SUBSCRIBE this time: the kept subscription and cursor bring the message.
+        const second = await open(alice, version, options);
+        await until(() => second.received.some((r) => r.frame.t === 'event' && r.frame.e.type === 'message.posted' && r.frame.e.message.text === `while away v${version}`), 'the post made while away');
+        ws.close();
+        await second.client.endAsync();
+      });
     });
   }
 

@@ -61,7 +61,7 @@ export interface AuthRequest {
    */
   presented?: PresentedProof;
   /** Where to resume from; a function is asked once the token has named the user (MQTT keeps cursors per user and client id). */
-  cursors?: Record<string, number> | ((userId: string) => Record<string, number>) | undefined;
+  cursors?: Record<string, number> | ((userId: string) => Promise<Record<string, number>>) | undefined;
 }
 
 /** How the transport answers a sign-in; the answer comes before any backlog event. */
@@ -227,7 +227,7 @@ export class Session implements HubSession {
     if (!(await services.accounts.devices.isActive(authenticated.deviceId))) return this.close(CLOSE_CODES.revoked, 'device_revoked');
     if (this.closed) return;
 
-    const cursors = (typeof frame.cursors === 'function' ? frame.cursors(this.actor.userId) : frame.cursors) ?? {};
+    const cursors = (typeof frame.cursors === 'function' ? await frame.cursors(this.actor.userId) : frame.cursors) ?? {};
     const { events, truncated } = await services.messages.backlog(this.actor, cursors, seqs, limits.catchUpEventsPerChannel);
     const backlog = events.map((e) => encodeFrame({ t: 'event', e }));
     for (const [channelId, seq] of Object.entries(cursors)) this.lastSent.set(channelId, seq);

@@ -464,5 +464,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('proof_nonces_expiry').on('proof_nonces').column('expires_at').execute();
       },
     },
+    '014_mqtt_sessions': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('mqtt_sessions')
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('mqtt_sessions_pk', ['user_id', 'client_id'])
+          .execute();
+        await db.schema.createIndex('mqtt_sessions_expiry').on('mqtt_sessions').column('expires_at').execute();
+      },
+    },
   };
 }

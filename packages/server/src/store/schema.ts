@@ -158,6 +158,8 @@ export interface Database {
   saml_cache: { key: string; value: string; expires_at: number };
   /** Request-proof nonces seen by any node, until their proof would be refused as expired anyway. */
   proof_nonces: { key: string; expires_at: number };
+  /** MQTT sessions with clean start off, between connections: subscriptions and cursors as JSON. */
+  mqtt_sessions: { user_id: string; client_id: string; state: string; expires_at: number };
   /** One-time codes from the ACS redirect, exchanged for a session. Only the hash is kept. */
   sso_codes: { code_hash: string; user_id: string; expires_at: number; details: string };
   /** WebAuthn credentials. `id` is the credential id (base64url); `counter` the last sign count seen. */

@@ -66,6 +66,9 @@ export class MqttConnection {
   /** QoS 1 PUBLISHes the client takes unacknowledged (its MQTT 5 Receive Maximum; at most 65,535 packet ids). */
   private receiveMaximum = 0xffff;
   private corked = false;
+  private wrapUp!: (kept: Promise<void>) => void;
+  /** Settles once the stream has closed and what the session keeps is in the store. */
+  readonly finished = new Promise<void>((resolve) => (this.wrapUp = (kept) => void kept.then(resolve)));
 
   constructor(
     private readonly stream: Duplex,
@@ -101,7 +104,7 @@ export class MqttConnection {
 
   /** Another connection with the same user and client id arrived: it gets this session's state. */
   takeOver(): void {
-    this.keep();
+    void this.keep();
     this.takenOver = true;
     if (this.version === 5) this.write({ cmd: 'disconnect', reasonCode: V5.sessionTakenOver });
     this.session?.close(CLOSE_CODES.normal, 'session_taken_over');
@@ -206,12 +209,12 @@ export class MqttConnection {
         token,
         ...proof,
         // Runs once the token named the user: take over an open connection, pick up a kept session.
-        cursors: (userId) => {
+        cursors: async (userId) => {
           this.liveKey = `${userId}\u0000${this.clientId}`;
           const previous = this.deps.live.get(this.liveKey);
           this.deps.live.set(this.liveKey, this);
           if (previous && previous !== this) previous.takeOver();
-          const kept = this.deps.kept.take(userId, this.clientId);
+          const kept = await this.deps.kept.take(userId, this.clientId);
           if (clean || !kept) return {};
           sessionPresent = true;
           this.channels = kept.channels as Map<string, Qos>;
@@ -443,23 +446,30 @@ export class MqttConnection {
     const wasOpen = this.state === 'open';
     this.state = 'closed';
     this.session?.onClosed();
-    if (wasOpen && !this.takenOver) this.keep();
+    this.wrapUp(wasOpen && !this.takenOver ? this.keep() : Promise.resolve());
     if (this.liveKey && this.deps.live.get(this.liveKey) === this) this.deps.live.delete(this.liveKey);
   }
 
   /** Leaves the subscriptions and cursors for the next connection with clean start off. */
-  private keep(): void {
-    if (this.keepAfterMs <= 0 || !this.session?.userId) return;
+  private keep(): Promise<void> {
+    if (this.keepAfterMs <= 0 || !this.session?.userId) return Promise.resolve();
     const cursors = new Map(this.delivered);
+    // A channel subscribed to that has had no event since resumes from where it stood.
+    for (const channelId of this.channels.keys()) {
+      const seen = this.lastSeen.get(channelId);
+      if (!cursors.has(channelId) && seen !== undefined) cursors.set(channelId, seen);
+    }
     for (const { channelId, seq } of this.inflight.values()) cursors.set(channelId, Math.min(cursors.get(channelId) ?? seq, seq - 1));
-    this.deps.kept.keep({
+    const kept = {
       userId: this.session.userId,
       clientId: this.clientId,
       channels: new Map(this.channels),
       userStreams: new Map(this.userStreams),
       cursors,
       expiresAt: Date.now() + this.keepAfterMs,
-    });
+    };
+    // Lost, the next connection starts a fresh session and syncs: worth a warning, not more.
+    return this.deps.kept.keep(kept).catch((err: unknown) => this.deps.session.log.warn({ err, clientId: this.clientId }, 'could not keep an MQTT session'));
   }
 
   private expiryMs(requestedSeconds: number): number {

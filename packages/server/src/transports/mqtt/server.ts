@@ -1,12 +1,17 @@
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { SessionDeps } from '../../realtime/session.js';
 import { serverTlsOptions, type TlsMaterial } from '../tls.js';
 import type { UpgradeRouter } from '../upgrade-router.js';
 import { MqttConnection, type MqttDeps } from './connection.js';
 import { KeptSessions } from './sessions.js';
+
+/** How often kept sessions past their expiry are deleted (an expired one is never handed out anyway). */
+const KEPT_SWEEP_MS = 60_000;
+const SHUTDOWN_WAIT_MS = 2000;
 
 export const MQTT_WEBSOCKET_PATH = '/mqtt';
 
@@ -30,7 +35,7 @@ export async function startMqtt(options: MqttOptions, session: SessionDeps): Pro
   const connections = new Set<MqttConnection>();
   const deps: MqttDeps = {
     session,
-    kept: new KeptSessions(),
+    kept: new KeptSessions(session.services.deps.queue),
     live: new Map(),
     maxSessionExpirySeconds: options.maxSessionExpirySeconds,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -47,13 +52,16 @@ export async function startMqtt(options: MqttOptions, session: SessionDeps): Pro
     });
   };
 
-  // One timer for every connection's keep-alive, and for forgetting expired kept sessions.
+  // One timer for every connection's keep-alive.
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of connections) c.checkKeepAlive(now);
-    deps.kept.sweep(now);
   }, 1000);
   sweep.unref();
+  const forgetExpired = setInterval(() => {
+    deps.kept.sweep().catch((err: unknown) => session.log.warn({ err }, 'could not forget expired MQTT sessions'));
+  }, KEPT_SWEEP_MS);
+  forgetExpired.unref();
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -86,10 +94,15 @@ export async function startMqtt(options: MqttOptions, session: SessionDeps): Pro
     ...(server ? { port: (server.address() as AddressInfo).port } : {}),
     async close() {
       clearInterval(sweep);
+      clearInterval(forgetExpired);
       const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
       for (const ws of wss.clients) ws.terminate();
+      const finishing = [...connections].map((c) => c.finished);
       for (const c of connections) c.shutdown();
       await closed;
+      // Kept sessions reach the store before it closes, so clients resume after a restart (a
+      // stream that will not close does not hold the shutdown up for long).
+      await Promise.race([Promise.all(finishing), sleep(SHUTDOWN_WAIT_MS, undefined, { ref: false })]);
     },
   };
 }

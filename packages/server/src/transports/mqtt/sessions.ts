@@ -1,8 +1,12 @@
+import type { CommitQueue } from '../../services/commit-queue.js';
+
 /**
  * What an MQTT session with clean start off keeps between connections: its subscriptions and,
  * per channel, the last seq delivered (QoS 0) or acknowledged (QoS 1). The messages themselves
  * are never kept here — on reconnect the store replays what came after these cursors.
- * Held in memory on the node the client last used, until it expires.
+ * Kept in the store until it expires, so the next connection may come to any node, or after a
+ * restart; a node that dies without closing its connections keeps nothing of them (the client
+ * then starts fresh and syncs, as after an expiry).
  */
 export interface KeptSession {
   userId: string;
@@ -13,29 +17,28 @@ export interface KeptSession {
   expiresAt: number;
 }
 
+interface StoredState {
+  channels: [string, 0 | 1][];
+  userStreams: [string, 0 | 1][];
+  cursors: [string, number][];
+}
+
 export class KeptSessions {
-  private readonly kept = new Map<string, KeptSession>();
+  constructor(private readonly queue: CommitQueue) {}
 
-  private static key(userId: string, clientId: string): string {
-    return `${userId}\u0000${clientId}`;
+  async take(userId: string, clientId: string, now = Date.now()): Promise<KeptSession | undefined> {
+    const row = await this.queue.run(async (tx) => ({ result: await tx.mqttSessions.take(userId, clientId, now) }));
+    if (!row) return undefined;
+    const state = JSON.parse(row.state) as StoredState;
+    return { userId, clientId, channels: new Map(state.channels), userStreams: new Map(state.userStreams), cursors: new Map(state.cursors), expiresAt: row.expires_at };
   }
 
-  take(userId: string, clientId: string, now = Date.now()): KeptSession | undefined {
-    const key = KeptSessions.key(userId, clientId);
-    const session = this.kept.get(key);
-    this.kept.delete(key);
-    return session && session.expiresAt > now ? session : undefined;
+  async keep(session: KeptSession): Promise<void> {
+    const state: StoredState = { channels: [...session.channels], userStreams: [...session.userStreams], cursors: [...session.cursors] };
+    await this.queue.run(async (tx) => ({ result: await tx.mqttSessions.keep(session.userId, session.clientId, JSON.stringify(state), session.expiresAt) }));
   }
 
-  keep(session: KeptSession): void {
-    this.kept.set(KeptSessions.key(session.userId, session.clientId), session);
-  }
-
-  drop(userId: string, clientId: string): void {
-    this.kept.delete(KeptSessions.key(userId, clientId));
-  }
-
-  sweep(now = Date.now()): void {
-    for (const [key, session] of this.kept) if (session.expiresAt <= now) this.kept.delete(key);
+  async sweep(now = Date.now()): Promise<number> {
+    return this.queue.run(async (tx) => ({ result: await tx.mqttSessions.dropExpired(now) }));
   }
 }
