@@ -19,6 +19,7 @@ import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
 import { exchangeSsoCode, login, loginWithCode, webSocketUrl, type LoginResult } from './http.js';
 import { Outbox } from './outbox.js';
+import { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator } from './passkeys.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
 import { CursorStore, MemoryStorage, type KeyValueStorage } from './storage.js';
@@ -114,6 +115,22 @@ export class SotongClient {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
     const result = await exchangeSsoCode(httpBase, code, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /** Passwordless sign-in with a discoverable passkey (`navigator.credentials.get` unless `authenticator` says otherwise). */
+  static async loginWithPasskey(httpBase: string, options: LoginOptions & { authenticator?: Authenticator } = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const { authenticator = browserAuthenticator, ...rest } = options;
+    const result = await passkeyLogin(httpBase, deviceEnrolment(key, rest), authenticator, options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, rest);
+  }
+
+  /** Finishes a sign-in whose password step asked for a passkey (`mfa: 'passkey'`, or `factors` naming it); pass the same `device`. */
+  static async loginWithPasskeyStep(httpBase: string, challenge: string, options: LoginOptions & { authenticator?: Authenticator } = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const { authenticator = browserAuthenticator, ...rest } = options;
+    const result = await passkeySecondStep(httpBase, challenge, deviceEnrolment(key, rest), authenticator, options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, rest);
   }
 
   /**

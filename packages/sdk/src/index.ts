@@ -13,3 +13,4 @@ export { SotongError } from '@sotong/protocol';
 export { OrgChart, departmentTree, type CommandCaller, type DepartmentNode } from './org.js';
 export { RestClient, type RestClientOptions, type TotpSetup } from './rest.js';
 export { startTotpEnrollment, finishTotpEnrollment } from './enrollment.js';
+export { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator, type PasskeyInfo, type RegistrationJson, type AssertionJson } from './passkeys.js';

@@ -2,6 +2,8 @@ import { AuditEvent, Device, User, type WorkspaceRole } from '@sotong/protocol';
 import type { Credentials } from './device-session.js';
 import { unavailable } from './errors.js';
 import { errorFromBody } from './http.js';
+import { browserAuthenticator, type Authenticator, type Ceremony, type PasskeyInfo } from './passkeys.js';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 
 export interface RestClientOptions {
   /** `http(s)://host:port`, where the REST API is. */
@@ -45,6 +47,21 @@ export class RestClient {
 
   async totpDisable(code: string): Promise<void> {
     await this.request('POST', '/auth/totp/disable', { code });
+  }
+
+  async passkeys(): Promise<PasskeyInfo[]> {
+    return ((await this.request('GET', '/auth/passkeys')) as { passkeys: PasskeyInfo[] }).passkeys;
+  }
+
+  /** Registers a new passkey of mine: the server's options, the authenticator's new credential, the server's check. */
+  async registerPasskey(name: string, authenticator: Authenticator = browserAuthenticator): Promise<PasskeyInfo> {
+    const start = (await this.request('POST', '/auth/passkeys/options', {})) as Ceremony<PublicKeyCredentialCreationOptionsJSON>;
+    const response = await authenticator.create(start.options);
+    return (await this.request('POST', '/auth/passkeys', { ceremony: start.ceremony, response, name })) as PasskeyInfo;
+  }
+
+  async removePasskey(passkeyId: string): Promise<void> {
+    await this.request('DELETE', `/auth/passkeys/${encodeURIComponent(passkeyId)}`);
   }
 
   /** My devices, the one making the call marked `current`. */
