@@ -18,6 +18,7 @@ import { DeviceSession, type Credentials } from './device-session.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
 import { exchangeSsoCode, login, loginWithCode, webSocketUrl, type LoginResult } from './http.js';
+import { completeSetup, type Setup } from './first-run.js';
 import { Outbox } from './outbox.js';
 import { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator } from './passkeys.js';
 import { Sequencer } from './sequencer.js';
@@ -114,6 +115,13 @@ export class SotongClient {
   static async loginWithSsoCode(httpBase: string, code: string, options: LoginOptions = {}): Promise<SotongClient> {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
     const result = await exchangeSsoCode(httpBase, code, deviceEnrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /** Finishes the server's first-run set-up with its printed one-time code (see `completeSetup`) and signs this device in as the owner. */
+  static async setUp(httpBase: string, setup: Setup, options: LoginOptions = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await completeSetup(httpBase, setup, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
   }
 

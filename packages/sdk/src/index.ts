@@ -14,3 +14,4 @@ export { OrgChart, departmentTree, type CommandCaller, type DepartmentNode } fro
 export { RestClient, type DirectoryStatus, type IdentityStatus, type RestClientOptions, type TotpSetup } from './rest.js';
 export { startTotpEnrollment, finishTotpEnrollment } from './enrollment.js';
 export { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator, type PasskeyInfo, type RegistrationJson, type AssertionJson } from './passkeys.js';
+export { completeSetup, setupStatus, type Setup, type SetupStatus } from './first-run.js';

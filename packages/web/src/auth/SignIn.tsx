@@ -6,6 +6,7 @@ import { deviceOptions, httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
 import { Enrollment } from './Enrollment';
 import { PasskeyButton, passkeyErrorText } from './PasskeyButton';
+import { useSetupOpen } from './useSetupOpen';
 
 interface SecondStep {
   challenge: string;
@@ -31,13 +32,15 @@ interface SignInProps {
   notice?: string;
   /** The one-time code of a SAML sign-in the server redirected back with (`/#/sso?code=…`). */
   ssoCode?: string;
+  /** Opens the first-run set-up, offered while the server's owner has never signed in. */
+  onSetUp?: () => void;
 }
 
 /**
  * Password, a passkey, or SSO when the workspace has it; then (when the account has one) the
  * authenticator code, a recovery code or a passkey. Every path enrols this browser's device key.
  */
-export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
+export function SignIn({ onSignedIn, notice, ssoCode, onSetUp }: SignInProps) {
   const { t } = useTranslation();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -46,6 +49,7 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [methods, setMethods] = useState<SignInMethods>();
+  const setupOpen = useSetupOpen();
   useEffect(() => {
     document.title = t('app.name');
   }, [t]);
@@ -140,6 +144,11 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
           <a className="button sso" href={methods.saml.loginUrl}>
             {t('signIn.sso')}
           </a>
+        )}
+        {!step && setupOpen && onSetUp && (
+          <button type="button" className="link" onClick={onSetUp}>
+            {t('setup.offer')}
+          </button>
         )}
         {step && (
           <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>
