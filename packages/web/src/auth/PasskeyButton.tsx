@@ -10,6 +10,11 @@ export function PasskeyButton({ label, busy, onClick, autoFocus }: { label: stri
   );
 }
 
+/** WebAuthn exists only in a secure context (https, or http on localhost). */
+export function passkeysSupported(): boolean {
+  return window.isSecureContext && typeof window.PublicKeyCredential === 'function';
+}
+
 /**
  * What went wrong in the browser's part of a passkey ceremony, in the reader's language; undefined
  * for the server's refusals, which `errorText` words.

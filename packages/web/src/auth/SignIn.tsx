@@ -5,7 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { deviceOptions, httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
 import { Enrollment } from './Enrollment';
-import { PasskeyButton, passkeyErrorText } from './PasskeyButton';
+import { PasskeyButton, passkeyErrorText, passkeysSupported } from './PasskeyButton';
 import { useSetupOpen } from './useSetupOpen';
 
 interface SecondStep {
@@ -139,7 +139,7 @@ export function SignIn({ onSignedIn, notice, ssoCode, onSetUp }: SignInProps) {
         {step?.factors.includes('passkey') && (
           <PasskeyButton label={t('passkeys.useForStep')} busy={busy} onClick={() => void withPasskey(step.challenge)} autoFocus={!step.factors.includes('totp')} />
         )}
-        {!step && methods?.passkey && <PasskeyButton label={t('passkeys.signIn')} busy={busy} onClick={() => void withPasskey()} />}
+        {!step && methods?.passkey && passkeysSupported() && <PasskeyButton label={t('passkeys.signIn')} busy={busy} onClick={() => void withPasskey()} />}
         {!step && methods?.saml && (
           <a className="button sso" href={methods.saml.loginUrl}>
             {t('signIn.sso')}

@@ -1,7 +1,7 @@
 import type { PasskeyInfo } from '@sotong/sdk';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { passkeyErrorText } from '../auth/PasskeyButton';
+import { passkeyErrorText, passkeysSupported } from '../auth/PasskeyButton';
 import { formatDateTime } from '../i18n/format';
 import { useSession } from '../session/context';
 import { errorText } from '../ui/errors';
@@ -52,15 +52,19 @@ export function Passkeys() {
           ))}
         </ul>
       )}
-      <form className="form inline" onSubmit={add}>
-        <label>
-          {t('passkeys.name')}
-          <input value={name} maxLength={100} placeholder={t('passkeys.defaultName')} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <button type="submit" disabled={busy}>
-          {t('passkeys.add')}
-        </button>
-      </form>
+      {passkeysSupported() ? (
+        <form className="form inline" onSubmit={add}>
+          <label>
+            {t('passkeys.name')}
+            <input value={name} maxLength={100} placeholder={t('passkeys.defaultName')} onChange={(e) => setName(e.target.value)} />
+          </label>
+          <button type="submit" disabled={busy}>
+            {t('passkeys.add')}
+          </button>
+        </form>
+      ) : (
+        <p>{t('passkeys.failed')}</p>
+      )}
     </section>
   );
 }
