@@ -4,6 +4,15 @@ import type { AuditEvent, SessionGranted } from '@sotong/protocol';
 import { rememberDevice, TestDevice } from '../src/testing.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 
+/** The set-up link the first run prints on stderr, which may land a moment after the "listening" log line. */
+async function printedSetupLink(server: SpawnedServer): Promise<string> {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const link = /finish setting up in the browser[^:]*: (\S+)/.exec(server.output())?.[1];
+    if (link) return link;
+  }
+  throw new Error(`no set-up link in:\n${server.output()}`);
+}
+
 type HttpError = { status: number; body: { code: string } };
 const refusedWith = (status: number, code: string) => (err: HttpError) => err.status === status && err.body.code === code;
 
@@ -15,9 +24,7 @@ describe('first run: the printed one-time link finishes the set-up in the browse
   before(async () => {
     // No configured password: the server makes one and prints it, with the set-up link, on the terminal.
     server = await spawnServer({ env: { SOTONG_ADMIN_PASSWORD: '' } });
-    const link = /finish setting up in the browser[^:]*: (\S+)/.exec(server.output())?.[1];
-    assert.ok(link, `no set-up link in:\n${server.output()}`);
-    const url = new URL(link);
+    const url = new URL(await printedSetupLink(server));
     assert.equal(url.origin, server.httpUrl);
     code = decodeURIComponent(/^#\/setup\?code=(.+)$/.exec(url.hash)?.[1] ?? '');
     assert.equal(code, /one-time password: (\S+)/.exec(server.output())?.[1], 'the link carries the printed one-time password');

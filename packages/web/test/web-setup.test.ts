@@ -4,6 +4,15 @@ import { spawnServer, type SpawnedServer } from '@sotong/server/testing';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, newPage, pageErrors, screenshot } from './support/browser.js';
 
+/** The set-up link the first run prints on stderr, which may land a moment after the "listening" log line. */
+async function printedSetupLink(server: SpawnedServer): Promise<string> {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
+    const link = /finish setting up in the browser[^:]*: (\S+)/.exec(server.output())?.[1];
+    if (link) return link;
+  }
+  throw new Error(`no set-up link in:\n${server.output()}`);
+}
+
 describe('web client: first-run set-up of a fresh server', () => {
   let server: SpawnedServer;
   let browser: Browser;
@@ -12,8 +21,7 @@ describe('web client: first-run set-up of a fresh server', () => {
   before(async () => {
     // No configured admin password: the server makes a one-time one and prints it with the set-up link.
     server = await spawnServer({ env: { SOTONG_ADMIN_PASSWORD: '' } });
-    link = /finish setting up in the browser[^:]*: (\S+)/.exec(server.output())?.[1] ?? '';
-    assert.ok(link, `no set-up link in:\n${server.output()}`);
+    link = await printedSetupLink(server);
     browser = await launchBrowser();
   });
   after(async () => {

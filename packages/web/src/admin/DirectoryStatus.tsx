@@ -36,7 +36,7 @@ export function DirectoryStatus() {
             <dt>{t('adminIdentity.configured')}</dt>
             <dd>{t('adminIdentity.yes')}</dd>
             <dt>{t('adminIdentity.schedule')}</dt>
-            <dd>{status.intervalSeconds > 0 ? t('adminIdentity.every', { minutes: Math.round(status.intervalSeconds / 60) }) : t('adminIdentity.manualOnly')}</dd>
+            <dd>{status.intervalSeconds > 0 ? t('adminIdentity.every', { minutes: Math.max(1, Math.round(status.intervalSeconds / 60)) }) : t('adminIdentity.manualOnly')}</dd>
             <dt>{t('adminIdentity.lastSync')}</dt>
             <dd>{status.running ? t('adminIdentity.running') : status.lastFinishedAt ? formatDateTime(status.lastFinishedAt) : t('adminIdentity.never')}</dd>
             {status.last && <LastResult last={status.last} />}
