@@ -18,7 +18,9 @@ import { DeviceSession, type Credentials } from './device-session.js';
 import { Emitter } from './emitter.js';
 import { unavailable } from './errors.js';
 import { exchangeSsoCode, login, loginWithCode, webSocketUrl, type LoginResult } from './http.js';
+import { completeSetup, type Setup } from './first-run.js';
 import { Outbox } from './outbox.js';
+import { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator } from './passkeys.js';
 import { Sequencer } from './sequencer.js';
 import { LocalState, type ClientState, type ReadState } from './state.js';
 import { CursorStore, MemoryStorage, type KeyValueStorage } from './storage.js';
@@ -114,6 +116,29 @@ export class SotongClient {
     const key = options.device ?? (await WebCryptoDeviceKey.generate());
     const result = await exchangeSsoCode(httpBase, code, deviceEnrolment(key, options), options.fetch);
     return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /** Finishes the server's first-run set-up with its printed one-time code (see `completeSetup`) and signs this device in as the owner. */
+  static async setUp(httpBase: string, setup: Setup, options: LoginOptions = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const result = await completeSetup(httpBase, setup, deviceEnrolment(key, options), options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, options);
+  }
+
+  /** Passwordless sign-in with a discoverable passkey (`navigator.credentials.get` unless `authenticator` says otherwise). */
+  static async loginWithPasskey(httpBase: string, options: LoginOptions & { authenticator?: Authenticator } = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const { authenticator = browserAuthenticator, ...rest } = options;
+    const result = await passkeyLogin(httpBase, deviceEnrolment(key, rest), authenticator, options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, rest);
+  }
+
+  /** Finishes a sign-in whose password step asked for a passkey (`mfa: 'passkey'`, or `factors` naming it); pass the same `device`. */
+  static async loginWithPasskeyStep(httpBase: string, challenge: string, options: LoginOptions & { authenticator?: Authenticator } = {}): Promise<SotongClient> {
+    const key = options.device ?? (await WebCryptoDeviceKey.generate());
+    const { authenticator = browserAuthenticator, ...rest } = options;
+    const result = await passkeySecondStep(httpBase, challenge, deviceEnrolment(key, rest), authenticator, options.fetch);
+    return SotongClient.forDevice(httpBase, key, result, rest);
   }
 
   /**

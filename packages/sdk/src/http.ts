@@ -14,7 +14,7 @@ export function webSocketUrl(httpBase: string): string {
   return url.toString();
 }
 
-async function postJson(httpBase: string, path: string, payload: unknown, what: string, fetchImpl: typeof fetch): Promise<unknown> {
+export async function postJson(httpBase: string, path: string, payload: unknown, what: string, fetchImpl: typeof fetch): Promise<unknown> {
   let response: Response;
   try {
     response = await fetchImpl(`${httpBase.replace(/\/$/, '')}${path}`, {
@@ -30,7 +30,8 @@ async function postJson(httpBase: string, path: string, payload: unknown, what: 
   return body;
 }
 
-function session(body: unknown): LoginResult {
+/** A sign-in answer: a session of the device, or the device pending approval. */
+export function session(body: unknown): LoginResult {
   const parsed = SessionGranted.or(DevicePending).safeParse(body);
   if (!parsed.success) throw new SotongError('internal', 'sign-in answered without a session or a pending device');
   return parsed.data;

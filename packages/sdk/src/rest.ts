@@ -1,7 +1,9 @@
-import { AuditEvent, Device, User, type WorkspaceRole } from '@sotong/protocol';
+import { AuditEvent, Device, User, type DirectorySyncResult, type WorkspaceRole } from '@sotong/protocol';
 import type { Credentials } from './device-session.js';
 import { unavailable } from './errors.js';
 import { errorFromBody } from './http.js';
+import { browserAuthenticator, type Authenticator, type Ceremony, type PasskeyInfo } from './passkeys.js';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 
 export interface RestClientOptions {
   /** `http(s)://host:port`, where the REST API is. */
@@ -9,6 +11,22 @@ export interface RestClientOptions {
   /** Signs each request: the client's `session` (a `DeviceSession`). */
   credentials: Credentials;
   fetch?: typeof fetch;
+}
+
+/** The directory (LDAP) sync: schedule, whether one runs now, and how the last one went (its counts, or its error). */
+export interface DirectoryStatus {
+  enabled: boolean;
+  intervalSeconds: number;
+  lastStartedAt: number | null;
+  lastFinishedAt: number | null;
+  running: boolean;
+  last: DirectorySyncResult | { error: string } | null;
+}
+
+/** Whether a directory is configured (its sync: `directoryStatus`), and SAML single sign-on as configured (null when off). */
+export interface IdentityStatus {
+  directory: boolean;
+  saml: { idpEntityId: string; idpSsoUrl: string; spEntityId: string; metadataUrl: string } | null;
 }
 
 export interface TotpSetup {
@@ -47,6 +65,21 @@ export class RestClient {
     await this.request('POST', '/auth/totp/disable', { code });
   }
 
+  async passkeys(): Promise<PasskeyInfo[]> {
+    return ((await this.request('GET', '/auth/passkeys')) as { passkeys: PasskeyInfo[] }).passkeys;
+  }
+
+  /** Registers a new passkey of mine: the server's options, the authenticator's new credential, the server's check. */
+  async registerPasskey(name: string, authenticator: Authenticator = browserAuthenticator): Promise<PasskeyInfo> {
+    const start = (await this.request('POST', '/auth/passkeys/options', {})) as Ceremony<PublicKeyCredentialCreationOptionsJSON>;
+    const response = await authenticator.create(start.options);
+    return (await this.request('POST', '/auth/passkeys', { ceremony: start.ceremony, response, name })) as PasskeyInfo;
+  }
+
+  async removePasskey(passkeyId: string): Promise<void> {
+    await this.request('DELETE', `/auth/passkeys/${encodeURIComponent(passkeyId)}`);
+  }
+
   /** My devices, the one making the call marked `current`. */
   async devices(): Promise<Device[]> {
     return ((await this.request('GET', '/devices')) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
@@ -76,6 +109,33 @@ export class RestClient {
 
   async deactivate(userId: string): Promise<void> {
     await this.request('POST', `/admin/users/${encodeURIComponent(userId)}/deactivate`, {});
+  }
+
+  /** The directory sync's status; `not_found` when no directory is configured. */
+  async directoryStatus(): Promise<DirectoryStatus> {
+    return (await this.request('GET', '/admin/directory')) as DirectoryStatus;
+  }
+
+  async syncDirectory(): Promise<DirectorySyncResult> {
+    return (await this.request('POST', '/admin/directory/sync', {})) as DirectorySyncResult;
+  }
+
+  async identityStatus(): Promise<IdentityStatus> {
+    return (await this.request('GET', '/admin/identity')) as IdentityStatus;
+  }
+
+  /** The device policy: whether new devices wait for approval. */
+  async devicePolicy(): Promise<boolean> {
+    return ((await this.request('GET', '/admin/policy/devices')) as { approvalRequired: boolean }).approvalRequired;
+  }
+
+  async setDevicePolicy(approvalRequired: boolean): Promise<boolean> {
+    return ((await this.request('PUT', '/admin/policy/devices', { approvalRequired })) as { approvalRequired: boolean }).approvalRequired;
+  }
+
+  /** Every device of the workspace waiting for approval. */
+  async pendingDevices(): Promise<Device[]> {
+    return ((await this.request('GET', '/admin/devices/pending')) as { devices: unknown[] }).devices.map((d) => Device.parse(d));
   }
 
   /** The security audit log, newest first; `before` continues below an entry id. */

@@ -13,12 +13,12 @@ import type { Device } from '@sotong/protocol';
 const CHROMIUM = process.env.SOTONG_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const PASSWORD = 'a password for the browser device test';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-/** What the page may load: the compiled SDK and protocol, and zod. */
-const SERVED = ['packages/sdk/dist/src/', 'packages/protocol/dist/src/', 'node_modules/zod/'];
+/** What the page may load: the compiled SDK and protocol, zod, and the WebAuthn helper. */
+const SERVED = ['packages/sdk/dist/src/', 'packages/protocol/dist/src/', 'node_modules/zod/', 'node_modules/@simplewebauthn/browser/esm/'];
 
 // The SDK's ES modules as they are, with an import map for the two bare names they use.
 const PAGE = `<!doctype html><meta charset="utf-8"><title>sotong device test</title>
-<script type="importmap">${JSON.stringify({ imports: { zod: '/node_modules/zod/index.js', '@sotong/protocol': '/packages/protocol/dist/src/index.js' } })}</script>`;
+<script type="importmap">${JSON.stringify({ imports: { zod: '/node_modules/zod/index.js', '@sotong/protocol': '/packages/protocol/dist/src/index.js', '@simplewebauthn/browser': '/node_modules/@simplewebauthn/browser/esm/index.js' } })}</script>`;
 
 function staticServer(): Promise<Server> {
   const server = createServer((req, res) => {

@@ -21,6 +21,11 @@ const USAGE = `usage:
 Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
 optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
 
+/** The web app's first-run set-up screen, carrying the one-time code (in the fragment: never sent to a server or logged). */
+function setupLink(url: string, code: string): string {
+  return `${url.replace(/\/$/, '')}/#/setup?code=${encodeURIComponent(code)}`;
+}
+
 async function serve(configFile: string | undefined): Promise<void> {
   const config = loadConfig(process.env, configFile ?? process.env.SOTONG_CONFIG);
   const server = await startServer(config);
@@ -29,7 +34,9 @@ async function serve(configFile: string | undefined): Promise<void> {
     // Shown once on the terminal, never written to the log stream.
     process.stderr.write(
       `\nSotong is ready at ${server.url}\nFirst run: workspace "${config.workspaceName}" created.\n  admin sign-in: ${config.adminEmail}\n` +
-        (password ? `  one-time password: ${password}\n  (change it: sotong admin reset-password --email ${config.adminEmail})\n\n` : `  password: the one given in SOTONG_ADMIN_PASSWORD\n\n`),
+        (password
+          ? `  one-time password: ${password}\n  finish setting up in the browser (name the workspace, choose your password): ${setupLink(config.publicUrl ?? server.url, password)}\n  (or change it: sotong admin reset-password --email ${config.adminEmail})\n\n`
+          : `  password: the one given in SOTONG_ADMIN_PASSWORD\n\n`),
     );
   }
   let stopping = false;

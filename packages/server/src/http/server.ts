@@ -7,7 +7,9 @@ import type { Metrics } from '../metrics.js';
 import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { StoreProvider } from '../store/store.js';
+import { registerAdminIdentityApi } from './admin-identity.js';
 import { registerDirectoryApi } from './directory.js';
+import { registerFirstRunApi } from './first-run.js';
 import { serverTlsOptions, type TlsMaterial } from '../transports/tls.js';
 import { registerMfaApi } from './mfa.js';
 import { registerDeviceApi } from './devices.js';
@@ -97,6 +99,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   await registerDeviceApi(app, deps.services, authenticator(deps.services));
   if (deps.saml) await registerSamlApi(app, deps.services, deps.saml);
   await registerSignInMethods(app, { saml: deps.saml !== undefined });
+  await registerAdminIdentityApi(app, deps.services, authenticator(deps.services), deps.saml);
+  await registerFirstRunApi(app, deps.services);
   await registerPasskeyApi(app, deps.passkeys, authenticator(deps.services));
   await registerFileRoutes(app, deps.services, deps.files);
   await registerTusUploads(app, deps.services, deps.files, deps.uploads);

@@ -271,6 +271,12 @@ export class DeviceService {
     });
   }
 
+  /** An admin's queue: every device of the workspace waiting for approval. */
+  async pending(actor: Actor): Promise<Device[]> {
+    assertCan(actor, 'workspace.policy', { kind: 'workspace', workspaceId: actor.workspaceId });
+    return (await this.deps.store.read.devices.pendingInWorkspace(actor.workspaceId)).map((r) => deviceView(r, undefined));
+  }
+
   /** The workspace policy: new devices wait for approval. */
   async setApprovalRequired(actor: Actor, required: boolean): Promise<void> {
     assertCan(actor, 'workspace.policy', { kind: 'workspace', workspaceId: actor.workspaceId });

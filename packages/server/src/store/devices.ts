@@ -114,6 +114,12 @@ export class DeviceStore {
     await this.db.deleteFrom('auth_sessions').where('device_id', '=', deviceId).where('expires_at', '<=', now).execute();
   }
 
+  /** Devices of the workspace waiting for approval, oldest first. */
+  async pendingInWorkspace(workspaceId: string): Promise<DeviceRow[]> {
+    const rows = await this.db.selectFrom('devices').selectAll().where('workspace_id', '=', workspaceId).where('status', '=', 'pending').orderBy('first_seen_at').execute();
+    return rows.map(device);
+  }
+
   async workspaceApprovalRequired(workspaceId: string): Promise<boolean> {
     const row = await this.db.selectFrom('workspaces').select('device_approval_required').where('id', '=', workspaceId).executeTakeFirst();
     return Number(row?.device_approval_required ?? 0) === 1;

@@ -12,6 +12,27 @@ export class UserStore {
     return this.db.selectFrom('workspaces').select(['id', 'name']).orderBy('created_at').limit(1).executeTakeFirst();
   }
 
+  async renameWorkspace(id: string, name: string): Promise<void> {
+    await this.db.updateTable('workspaces').set({ name }).where('id', '=', id).execute();
+  }
+
+  /** The workspace's owner (the first-run admin). */
+  async ownerOf(workspaceId: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .innerJoin('workspace_members as wm', 'wm.user_id', 'users.id')
+      .selectAll('users')
+      .where('wm.workspace_id', '=', workspaceId)
+      .where('wm.role', '=', 'owner')
+      .orderBy('wm.joined_at')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async setDisplayName(userId: string, displayName: string): Promise<void> {
+    await this.db.updateTable('users').set({ display_name: displayName }).where('id', '=', userId).execute();
+  }
+
   async create(user: UserRow): Promise<void> {
     await this.db.insertInto('users').values(user).execute();
   }

@@ -6,14 +6,15 @@ import { useSession } from '../session/context';
 import { useDirectory } from '../session/directory';
 import { DeviceList } from '../devices/DeviceList';
 import { Dialog } from '../ui/Dialog';
+import { IdentityPanel } from './IdentityPanel';
 import { errorText } from '../ui/errors';
 
 type Role = Exclude<User['role'], 'owner'>;
 
-/** Workspace admins: people (create, role, deactivate), their devices, and the security audit log. */
+/** Workspace admins: people (create, role, deactivate), their devices, the security audit log, and directory, SSO and device policy. */
 export function AdminConsole({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
-  const [tab, setTab] = useState<'users' | 'devices' | 'audit'>('users');
+  const [tab, setTab] = useState<'users' | 'devices' | 'audit' | 'identity'>('users');
   return (
     <Dialog title={t('admin.title')} onClose={onClose} wide>
       <div role="tablist" className="tabs">
@@ -26,8 +27,11 @@ export function AdminConsole({ onClose }: { onClose: () => void }) {
         <button type="button" role="tab" aria-selected={tab === 'audit'} onClick={() => setTab('audit')}>
           {t('admin.audit')}
         </button>
+        <button type="button" role="tab" aria-selected={tab === 'identity'} onClick={() => setTab('identity')}>
+          {t('adminIdentity.tab')}
+        </button>
       </div>
-      <div role="tabpanel">{tab === 'users' ? <Users /> : tab === 'devices' ? <UserDevices /> : <Audit />}</div>
+      <div role="tabpanel">{tab === 'users' ? <Users /> : tab === 'devices' ? <UserDevices /> : tab === 'audit' ? <Audit /> : <IdentityPanel />}</div>
     </Dialog>
   );
 }

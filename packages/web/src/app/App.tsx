@@ -2,17 +2,20 @@ import { isDeviceRefusal, type SotongClient } from '@sotong/sdk';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { DevicePending } from '../auth/DevicePending';
+import { Setup } from '../auth/Setup';
 import { SignIn } from '../auth/SignIn';
 import { SessionContext } from '../session/context';
 import { forgetDevice } from '../session/deviceStore';
 import { DirectoryProvider } from '../session/directory';
 import { resumeSession, sessionOf, type Session } from '../session/session';
+import { readSetupLink } from './setupRoute';
 import { readSsoReturn, type SsoReturn } from './ssoRoute';
 import { Workspace } from './Workspace';
 
 type Screen =
   | { kind: 'starting' }
   | { kind: 'signIn'; notice?: string }
+  | { kind: 'setup'; code: string }
   | { kind: 'connecting' }
   | { kind: 'pending'; session: Session }
   | { kind: 'workspace'; session: Session };
@@ -26,6 +29,7 @@ export function App() {
   const { t } = useTranslation();
   const [screen, setScreen] = useState<Screen>({ kind: 'starting' });
   const [sso] = useState<SsoReturn | undefined>(readSsoReturn);
+  const [setupLink] = useState(readSetupLink);
   const session = screen.kind === 'workspace' || screen.kind === 'pending' ? screen.session : undefined;
 
   // The session ended for good: revoked device, deactivated account, signed out elsewhere.
@@ -50,8 +54,9 @@ export function App() {
     );
   }
 
-  // On load: back from SSO, or the device session an earlier visit left (no password needed).
+  // On load: the first-run set-up link, back from SSO, or the device session an earlier visit left (no password needed).
   useEffect(() => {
+    if (setupLink) return setScreen({ kind: 'setup', code: setupLink.code });
     if (sso) return setScreen({ kind: 'signIn', ...(sso.error ? { notice: t('signIn.ssoFailed', { reason: sso.error }) } : {}) });
     resumeSession().then(
       (resumed) => (resumed ? open(resumed) : setScreen({ kind: 'signIn' })),
@@ -86,7 +91,9 @@ export function App() {
         </main>
       );
     case 'signIn':
-      return <SignIn onSignedIn={(client: SotongClient) => open(sessionOf(client))} notice={screen.notice} ssoCode={sso?.code} />;
+      return <SignIn onSignedIn={(client: SotongClient) => open(sessionOf(client))} notice={screen.notice} ssoCode={sso?.code} onSetUp={() => setScreen({ kind: 'setup', code: '' })} />;
+    case 'setup':
+      return <Setup code={screen.code} onSignedIn={(client: SotongClient) => open(sessionOf(client))} onBack={() => setScreen({ kind: 'signIn' })} />;
     case 'pending':
       return <DevicePending session={screen.session} onApproved={() => open(screen.session)} onSignOut={signOut} />;
     case 'workspace':

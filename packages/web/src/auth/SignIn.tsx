@@ -5,24 +5,26 @@ import { useTranslation } from 'react-i18next';
 import { deviceOptions, httpBase } from '../session/session';
 import { errorText } from '../ui/errors';
 import { Enrollment } from './Enrollment';
+import { PasskeyButton, passkeyErrorText, passkeysSupported } from './PasskeyButton';
+import { useSetupOpen } from './useSetupOpen';
 
 interface SecondStep {
   challenge: string;
-  kind: 'totp' | 'enroll';
+  kind: 'totp' | 'passkey' | 'enroll';
+  /** Every factor that finishes this sign-in: a code, a passkey, or both. */
+  factors: ('totp' | 'passkey')[];
 }
 
 function secondStep(error: unknown): SecondStep | undefined {
   if (!(error instanceof SotongError) || error.code !== 'unauthenticated') return undefined;
-  const details = error.details as { mfa?: unknown; challenge?: unknown } | undefined;
-  if ((details?.mfa === 'totp' || details?.mfa === 'enroll') && typeof details.challenge === 'string') {
-    return { challenge: details.challenge, kind: details.mfa };
+  const details = error.details as { mfa?: unknown; challenge?: unknown; factors?: unknown } | undefined;
+  const kind = details?.mfa;
+  if ((kind === 'totp' || kind === 'passkey' || kind === 'enroll') && typeof details?.challenge === 'string') {
+    const named: unknown[] = Array.isArray(details.factors) ? details.factors : kind === 'enroll' ? [] : [kind];
+    const factors = named.filter((f): f is 'totp' | 'passkey' => f === 'totp' || f === 'passkey');
+    return { challenge: details.challenge, kind, factors };
   }
   return undefined;
-}
-
-/** The account's second factor is a passkey, which this client cannot use yet (docs/web.md). */
-function wantsPasskey(error: unknown): boolean {
-  return error instanceof SotongError && error.code === 'unauthenticated' && (error.details as { mfa?: unknown } | undefined)?.mfa === 'passkey';
 }
 
 interface SignInProps {
@@ -30,13 +32,15 @@ interface SignInProps {
   notice?: string;
   /** The one-time code of a SAML sign-in the server redirected back with (`/#/sso?code=…`). */
   ssoCode?: string;
+  /** Opens the first-run set-up, offered while the server's owner has never signed in. */
+  onSetUp?: () => void;
 }
 
 /**
- * Password (or SSO when the workspace has it), then (when the account has one) the authenticator
- * code or a recovery code. Every path enrols this browser's device key.
+ * Password, a passkey, or SSO when the workspace has it; then (when the account has one) the
+ * authenticator code, a recovery code or a passkey. Every path enrols this browser's device key.
  */
-export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
+export function SignIn({ onSignedIn, notice, ssoCode, onSetUp }: SignInProps) {
   const { t } = useTranslation();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -45,6 +49,7 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [methods, setMethods] = useState<SignInMethods>();
+  const setupOpen = useSetupOpen();
   useEffect(() => {
     document.title = t('app.name');
   }, [t]);
@@ -60,8 +65,7 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
     } catch (err) {
       const next = firstStep ? secondStep(err) : undefined;
       if (next) setStep(next);
-      else if (wantsPasskey(err)) setError(t('signIn.passkeyUnsupported'));
-      else setError(errorText(t, err));
+      else setError(passkeyErrorText(t, err) ?? errorText(t, err));
     } finally {
       setBusy(false);
     }
@@ -71,6 +75,9 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
     if (ssoCode) void attempt(async () => SotongClient.loginWithSsoCode(httpBase(), ssoCode, await deviceOptions()), true);
     // Once per code: the code is single-use.
   }, [ssoCode]);
+
+  const withPasskey = (challenge?: string) =>
+    attempt(async () => (challenge ? SotongClient.loginWithPasskeyStep(httpBase(), challenge, await deviceOptions()) : SotongClient.loginWithPasskey(httpBase(), await deviceOptions())), !challenge);
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -111,7 +118,7 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
             </label>
           </>
         )}
-        {step?.kind === 'totp' && (
+        {step?.factors.includes('totp') && (
           <label>
             {t('signIn.code')}
             <input inputMode="numeric" autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
@@ -124,13 +131,24 @@ export function SignIn({ onSignedIn, notice, ssoCode }: SignInProps) {
             {error}
           </p>
         )}
-        <button type="submit" className="primary" disabled={busy}>
-          {step ? t('signIn.verify') : t('signIn.submit')}
-        </button>
+        {(!step || step.factors.includes('totp')) && (
+          <button type="submit" className="primary" disabled={busy}>
+            {step ? t('signIn.verify') : t('signIn.submit')}
+          </button>
+        )}
+        {step?.factors.includes('passkey') && (
+          <PasskeyButton label={t('passkeys.useForStep')} busy={busy} onClick={() => void withPasskey(step.challenge)} autoFocus={!step.factors.includes('totp')} />
+        )}
+        {!step && methods?.passkey && passkeysSupported() && <PasskeyButton label={t('passkeys.signIn')} busy={busy} onClick={() => void withPasskey()} />}
         {!step && methods?.saml && (
           <a className="button sso" href={methods.saml.loginUrl}>
             {t('signIn.sso')}
           </a>
+        )}
+        {!step && setupOpen && onSetUp && (
+          <button type="button" className="link" onClick={onSetUp}>
+            {t('setup.offer')}
+          </button>
         )}
         {step && (
           <button type="button" className="link" onClick={() => (setStep(undefined), setCode(''), setError(undefined))}>

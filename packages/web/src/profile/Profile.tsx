@@ -3,10 +3,11 @@ import { useTranslation } from 'react-i18next';
 import type { TotpSetup } from '@sotong/sdk';
 import { useClientState, useSession } from '../session/context';
 import { DeviceList } from '../devices/DeviceList';
+import { Passkeys } from './Passkeys';
 import { Dialog } from '../ui/Dialog';
 import { errorText } from '../ui/errors';
 
-/** Who I am, my presence, two-factor sign-in set-up, and my devices. */
+/** Who I am, my presence, two-factor sign-in set-up, my passkeys, and my devices. */
 export function Profile({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
   const { client, rest } = useSession();
@@ -78,6 +79,7 @@ export function Profile({ onClose }: { onClose: () => void }) {
           </ul>
         </>
       )}
+      <Passkeys />
       <h3>{t('devices.title')}</h3>
       <DeviceList load={loadDevices} revoke={revokeDevice} approve={approveDevice} />
     </Dialog>
