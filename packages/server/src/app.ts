@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { openBlobStore } from './blobs/open.js';
+import { SealedUploadStore } from './blobs/sealed-uploads.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -31,7 +32,6 @@ import { SsoService } from './services/sso.js';
 import { SamlServiceProvider } from './sso/saml-sp.js';
 import { PasskeyService } from './services/passkeys.js';
 import { Sweeper } from './services/sweeper.js';
-import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import type { Session, SessionDeps } from './realtime/session.js';
@@ -197,7 +197,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
   let url = config.publicUrl ?? '';
   const saml = config.saml && samlDeps(core, config.saml, () => url);
-  const uploads = openUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs);
+  const uploads = new SealedUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs, core.keys.provider, config.atRest);
   const sweeper = new Sweeper(
     config.fileSweepMs,
     [
