@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { BlobStore } from './blobs/blob-store.js';
 import { openBlobStore } from './blobs/open.js';
 import { SealedUploadStore } from './blobs/sealed-uploads.js';
 import { LocalBus } from './bus/local.js';
@@ -56,6 +57,10 @@ export interface Core {
   passkeys: PasskeyService;
   /** Data keys under the configured KMS/HSM (docs/encryption.md). */
   keys: KeyRing;
+  atRest: AtRest;
+  /** The store beneath encryption at rest: only for `sotong keys seal-existing`, which seals what it holds in plaintext. */
+  plainStore: StoreProvider;
+  blobs: BlobStore;
   close(): Promise<void>;
 }
 
@@ -139,6 +144,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     files,
     passkeys,
     keys,
+    atRest,
+    plainStore,
+    blobs,
     async close() {
       await previews.idle();
       await indexer.close();

@@ -52,6 +52,8 @@ export interface BlobStore {
   open(place: BlobPlace, address: string, range?: ByteRange): Promise<Readable>;
   exists(address: string): Promise<boolean>;
   delete(address: string): Promise<void>;
+  /** How the blob is stored: `channel` (under its channel's key, as every new blob while encryption at rest is on), `server` (the older server-wide key) or `plain`. */
+  sealing(address: string): Promise<'channel' | 'server' | 'plain'>;
   close?(): void;
 }
 

@@ -51,19 +51,24 @@ export class SealedBlobStore implements BlobStore {
     const blobId = randomBytes(16);
     let name: string | undefined;
     const nameOf = () => (name ??= addressOf(address.result().sha256));
-    await this.raw.putAs(this.sealing(key, blobId, place, nameOf, address.bytes), nameOf);
+    await this.raw.putAs(this.sealed(key, blobId, place, nameOf, address.bytes), nameOf);
     return { address: nameOf(), size: address.result().size };
   }
 
   async open(place: BlobPlace, address: string, range?: ByteRange): Promise<Readable> {
     const stored = await this.raw.size(address);
     const readAt = (position: number, length: number) => this.readAt(address, position, length);
-    const head = parseHeader(stored > 0 ? await readAt(0, Math.min(HEAD, stored)) : Buffer.alloc(0), [V1, V2]);
+    const head = await this.headerOf(address, stored);
     // Stored while encryption was off.
     if (!head) return this.raw.get(address, range);
     const key = await this.ring.keyById(head.keyId);
     const chunks = head.magic === V2 ? await this.openV2(place, address, head, key, stored, readAt, range) : await this.openV1(address, head, key, stored, readAt, range);
     return Readable.from(chunks);
+  }
+
+  async sealing(address: string): Promise<'channel' | 'server' | 'plain'> {
+    const head = await this.headerOf(address, await this.raw.size(address));
+    return head?.magic === V2 ? 'channel' : head ? 'server' : 'plain';
   }
 
   exists(address: string): Promise<boolean> {
@@ -79,7 +84,7 @@ export class SealedBlobStore implements BlobStore {
   }
 
   /** The trailer's associated data needs the name, known only once every byte went by: it is sealed last. */
-  private async *sealing(key: DataKey, blobId: Buffer, place: BlobPlace, nameOf: () => string, source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  private async *sealed(key: DataKey, blobId: Buffer, place: BlobPlace, nameOf: () => string, source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
     yield header(V2, key.id, blobId);
     yield* sealChunks(key.key, blobId, v2Aad(place, nameOf), source);
   }
@@ -94,6 +99,11 @@ export class SealedBlobStore implements BlobStore {
   private openV1(address: string, head: BlobHeader, key: DataKey, stored: number, readAt: (p: number, l: number) => Promise<Buffer>, range?: ByteRange) {
     if (key.scope !== BLOB_SCOPE) throw new KeyRejectedError('a blob is sealed with a key that is not a blob key');
     return openChunks(readAt, stored, head, key.key, v1Aad, (sha256) => sha256.toString('hex') === address, range);
+  }
+
+  /** The sealed blob's header; undefined for a blob stored in plaintext. */
+  private async headerOf(address: string, stored: number): Promise<BlobHeader | undefined> {
+    return stored > 0 ? parseHeader(await this.readAt(address, 0, Math.min(HEAD, stored)), [V1, V2]) : undefined;
   }
 
   private async readAt(address: string, position: number, length: number): Promise<Buffer> {
