@@ -12,7 +12,7 @@ import type { ByteRange } from './blob-store.js';
  *
  * Each version says what the chunks' and the trailer's associated data are (`BlobAad`).
  */
-export const CHUNK = 64 * 1024;
+const CHUNK = 64 * 1024;
 const OVERHEAD = 12 + 16;
 const SEALED_CHUNK = CHUNK + OVERHEAD;
 const TRAILER = 32 + OVERHEAD;

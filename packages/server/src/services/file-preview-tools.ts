@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,29 +42,40 @@ export async function detectPreviewTools(): Promise<PreviewTools> {
 /** Memory-backed where the system has it (Linux), so a temporary copy is never written to a disk. */
 const MEMORY_TMP = '/dev/shm';
 
-async function privateTempRoot(): Promise<string> {
+/** Where a temporary copy may go, best first: memory, then the OS temp folder (for what memory has no room for). */
+async function tempRoots(): Promise<string[]> {
   try {
     await access(MEMORY_TMP, constants.W_OK);
-    return MEMORY_TMP;
+    return [MEMORY_TMP, tmpdir()];
   } catch {
-    return tmpdir();
+    return [tmpdir()];
   }
 }
 
 /**
  * ffmpeg and ffprobe must seek in most containers (an MP4's index is often at its end), which a
- * pipe cannot do: the plaintext is copied for the duration of `work` into a directory only this
- * user can open (mode 0700), in memory (`/dev/shm`) where there is one, and removed right after.
+ * pipe cannot do: the plaintext from `open` is copied for the duration of `work` into a directory
+ * only this user can open (mode 0700), in memory (`/dev/shm`) where there is one and it has room,
+ * and removed right after.
  */
-export async function withLocalCopy<T>(source: Readable, work: (path: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(await privateTempRoot(), 'sotong-preview-'));
-  try {
-    const path = join(dir, 'input');
-    await pipeline(source, createWriteStream(path, { mode: 0o600 }));
-    return await work(path);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+export async function withLocalCopy<T>(open: () => Promise<Readable>, work: (path: string) => Promise<T>): Promise<T> {
+  const roots = await tempRoots();
+  for (const [i, root] of roots.entries()) {
+    const dir = await mkdtemp(join(root, 'sotong-preview-'));
+    try {
+      const path = join(dir, 'input');
+      try {
+        await pipeline(await open(), createWriteStream(path, { mode: 0o600 }));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' && i < roots.length - 1) continue;
+        throw err;
+      }
+      return await work(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
+  throw new Error('no temporary folder for a preview copy');
 }
 
 /** The first page of a PDF as PNG, about `edge` pixels on its long side; pdftoppm reads it from stdin (`-`) and keeps it in memory. */

@@ -9,6 +9,8 @@ import { mediaFacts, pdfFirstPage, posterFrame, withLocalCopy, type PreviewTools
 
 /** Larger images are not decoded for a preview: sharp holds a streamed input in memory. */
 const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+/** Nor larger PDFs: pdftoppm reads them from stdin, which it keeps in memory whole. */
+const MAX_PDF_BYTES = 128 * 1024 * 1024;
 const PREVIEW_EDGE = 320;
 
 /** Keep libvips from caching decoded images between jobs: memory stays flat. */
@@ -46,7 +48,7 @@ export class PreviewWorker {
 
   private canPreview(file: FileRow): boolean {
     if (file.mime.startsWith('image/')) return Number(file.size) <= MAX_IMAGE_BYTES;
-    if (file.mime === 'application/pdf') return this.tools.pdftoppm;
+    if (file.mime === 'application/pdf') return this.tools.pdftoppm && Number(file.size) <= MAX_PDF_BYTES;
     return (file.mime.startsWith('video/') || file.mime.startsWith('audio/')) && this.tools.ffmpeg;
   }
 
@@ -74,7 +76,7 @@ export class PreviewWorker {
     if (file.mime === 'application/pdf') {
       return { width: null, height: null, durationMs: null, thumbnail: await thumbnailOf(await pdfFirstPage(await read(), PREVIEW_EDGE * 2)) };
     }
-    return withLocalCopy(await read(), async (path) => {
+    return withLocalCopy(read, async (path) => {
       const media = await mediaFacts(path);
       const thumbnail = media.hasVideo ? await thumbnailOf(await posterFrame(path)) : null;
       return { width: media.width, height: media.height, durationMs: media.durationMs, thumbnail };
