@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView } from '@sotong/protocol';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
-import { queryStore, testDatabaseUrl } from './support/postgres.js';
 import { blobNameOf, blobPath, download, upload } from './support/files.js';
-import Database from 'better-sqlite3';
 import { openCore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { open as openGcm } from '../src/keys/aes-gcm.js';
-import { parseHeader, u32 } from '../src/blobs/sealed-chunks.js';
+import { header, parseHeader, sealChunks, u32 } from '../src/blobs/sealed-chunks.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const onPostgres = testDatabaseUrl() !== undefined;
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -118,5 +115,44 @@ describe('file blobs under their channel’s data key', () => {
     }
     writeFileSync(path, original);
     assert.equal(await (await download(server, alice.token, mine.id)).text(), 'right-only bytes');
+  });
+
+  it('still reads a blob sealed under the old server-wide key (SBL1); seal-existing moves it under the channel’s key', async () => {
+    const bytes = Buffer.from('older blob, 예전 방식\n'.repeat(5000));
+    const legacy = await channel('legacy');
+    const file = await upload(server, alice.token, legacy.id, 'old.txt', bytes);
+    const current = await blobNameOf(server, file.id);
+    const oldName = createHash('sha256').update(bytes).digest('hex');
+    // Write what the previous version wrote (docs/encryption.md, SBL1) and point the file at it.
+    const core = await openCore(loadConfig({ ...process.env, ...env, ...server.storeEnv, DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' }));
+    try {
+      const id = `dk_${randomBytes(12).toString('hex')}`;
+      const key = await core.keys.provider.generateDataKey({ workspace: '', scope: 'blobs', key: id });
+      await core.plainStore.transaction((tx) =>
+        tx.dataKeys.insert({ id, workspace_id: '', scope: 'blobs', version: 1, cmk_id: key.cmkId, wrapped: key.wrapped, created_at: Date.now(), expires_at: null, retired_at: null, uses: 0 }),
+      );
+      const blobId = randomBytes(16);
+      const v1 = {
+        chunk: (b: Buffer, i: number) => Buffer.concat([Buffer.from('sotong blob\0'), b, u32(i)]),
+        trailer: (b: Buffer, n: number) => Buffer.concat([Buffer.from('sotong blob sha256\0'), b, u32(n)]),
+      };
+      const parts = [header('SBL1', id, blobId)];
+      for await (const part of sealChunks(key.plaintext, blobId, v1, (async function* () { yield bytes; })())) parts.push(part);
+      mkdirSync(dirname(blobPath(server, oldName)), { recursive: true });
+      writeFileSync(blobPath(server, oldName), Buffer.concat(parts));
+      assert.ok(await core.plainStore.transaction((tx) => tx.files.moveBlob(file.id, 'sha256', current, oldName)));
+    } finally {
+      await core.close();
+    }
+    assert.deepEqual(Buffer.from(await (await download(server, alice.token, file.id)).arrayBuffer()), bytes, 'the SBL1 blob reads');
+    const part = await download(server, alice.token, file.id, { range: 'bytes=70000-70099' });
+    assert.deepEqual(Buffer.from(await part.arrayBuffer()), bytes.subarray(70000, 70100));
+
+    const sealed = await run(process.execPath, [CLI, 'keys', 'seal-existing'], { env: { ...process.env, ...env, ...server.storeEnv, DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' } });
+    assert.match(sealed.stdout, / and 1 file blobs/);
+    const moved = await blobNameOf(server, file.id);
+    assert.equal(readFileSync(blobPath(server, moved)).subarray(0, 4).toString(), 'SBL2');
+    assert.ok(!existsSync(blobPath(server, oldName)), 'the SBL1 blob is gone');
+    assert.deepEqual(Buffer.from(await (await download(server, alice.token, file.id)).arrayBuffer()), bytes);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,6 @@ import type { AuditEvent, ChannelView, FileInfo, Message } from '@sotong/protoco
 import { blobNameOf, download, until, upload } from './support/files.js';
 import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const TUS = { 'tus-resumable': '1.0.0' };
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const UNSENT_TTL_MS = 1500;

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, FileInfo } from '@sotong/protocol';
 import { blobNameOf, blobPath } from './support/files.js';

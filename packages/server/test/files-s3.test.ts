@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +8,6 @@ import { blobNameOf, download, until, upload } from './support/files.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { startS3, type TestS3 } from './support/s3.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('files in S3-compatible storage (BLOB_URL)', () => {
   let s3: TestS3;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import sharp from 'sharp';
 import { blobNameOf, blobPath, dispositionName, download, infoWhen, onePagePdf, upload, uploadRaw } from './support/files.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** The start of a Windows executable: what file-type recognises, whatever the name says. */
 const EXE = Buffer.concat([Buffer.from('MZ'), randomBytes(2000)]);
 
