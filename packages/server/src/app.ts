@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { BlobStore } from './blobs/blob-store.js';
 import { openBlobStore } from './blobs/open.js';
+import { SealedUploadStore } from './blobs/sealed-uploads.js';
 import { LocalBus } from './bus/local.js';
 import type { Bus } from './bus/bus.js';
 import { redactUrl, type Config } from './config.js';
@@ -31,7 +33,6 @@ import { SsoService } from './services/sso.js';
 import { SamlServiceProvider } from './sso/saml-sp.js';
 import { PasskeyService } from './services/passkeys.js';
 import { Sweeper } from './services/sweeper.js';
-import { openUploadStore } from './http/uploads.js';
 import { openSqliteStore } from './store/sqlite-provider.js';
 import type { StoreProvider } from './store/store.js';
 import type { Session, SessionDeps } from './realtime/session.js';
@@ -56,6 +57,10 @@ export interface Core {
   passkeys: PasskeyService;
   /** Data keys under the configured KMS/HSM (docs/encryption.md). */
   keys: KeyRing;
+  atRest: AtRest;
+  /** The store beneath encryption at rest: only for `sotong keys seal-existing`, which seals what it holds in plaintext. */
+  plainStore: StoreProvider;
+  blobs: BlobStore;
   close(): Promise<void>;
 }
 
@@ -139,6 +144,9 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     files,
     passkeys,
     keys,
+    atRest,
+    plainStore,
+    blobs,
     async close() {
       await previews.idle();
       await indexer.close();
@@ -199,7 +207,7 @@ export async function startServer(config: Config, log?: Logger): Promise<Running
   // The SAML endpoints' URLs need the public URL, which (with PORT=0) is known only after listen.
   let url = config.publicUrl ?? '';
   const saml = config.saml && samlDeps(core, config.saml, () => url);
-  const uploads = openUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs);
+  const uploads = new SealedUploadStore(join(config.dataDir, 'uploads'), config.uploadTtlMs, core.keys.provider, config.atRest);
   const sweeper = new Sweeper(
     config.fileSweepMs,
     [

@@ -5,6 +5,7 @@ import { openCore, startServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { permissionTable } from './services/permission-matrix.js';
 import { KeyAdmin } from './keys/admin.js';
+import { SealExisting } from './keys/seal-existing.js';
 
 const USAGE = `usage:
   sotong serve [--config FILE]
@@ -17,6 +18,7 @@ const USAGE = `usage:
   sotong keys rotate-master [--rewrap-only]
   sotong keys rotate-channel --channel ID
   sotong keys shred (--channel ID | --workspace ID) --yes
+  sotong keys seal-existing
 
 Settings come from the environment (PORT, DATA_DIR, DATABASE_URL, LOG_LEVEL, SOTONG_*) and an
 optional JSON file (--config or SOTONG_CONFIG); see docs/configuration.md.`;
@@ -110,6 +112,11 @@ async function keys(command: string | undefined, options: { config?: string; cha
       if (!options.yes) throw new SotongError('bad_request', 'shredding cannot be undone: add --yes');
       const destroyed = options.channel ? await admin.shredChannel(options.channel) : await admin.shredWorkspace(options.workspace!);
       out(`destroyed ${destroyed} data keys of ${options.channel ? `channel ${options.channel}` : `workspace ${options.workspace}`}`);
+    } else if (command === 'seal-existing') {
+      const done = await new SealExisting(core.keys, core.atRest, core.plainStore, core.blobs).run((p) =>
+        process.stderr.write(`sealed ${p.messages} messages, ${p.edits} edits, ${p.blobs} blobs (${p.scanned} rows scanned in this pass)\n`),
+      );
+      out(`sealed ${done.messages} messages, ${done.edits} edit-history entries and ${done.blobs} file blobs; the search index holds keyed tokens only`);
     } else {
       throw new SotongError('bad_request', USAGE);
     }

@@ -143,7 +143,7 @@ function suite(providerName: string, providerEnv: Record<string, string> | undef
       assert.ok(blobs.length >= 3, 'the file, the image and its preview');
       for (const path of blobs) {
         const bytes = readFileSync(path);
-        assert.equal(bytes.subarray(0, 4).toString(), 'SBL1', `${path} is sealed`);
+        assert.equal(bytes.subarray(0, 4).toString(), 'SBL2', `${path} is sealed under its channel's key`);
         assert.ok(!bytes.includes(Buffer.from('bluefin-attachment')) && !bytes.includes(Buffer.from('회의록')), `${path} holds none of the text`);
         assert.ok(!bytes.includes(png.subarray(0, 64)), `${path} holds none of the image`);
       }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { BlobStore } from '../src/blobs/blob-store.js';
+import type { RawBlobStore as BlobStore } from '../src/blobs/blob-store.js';
 import { FsBlobStore } from '../src/blobs/fs.js';
 import { parseS3Url, S3BlobStore } from '../src/blobs/s3.js';
 import { startS3, type TestS3 } from './support/s3.js';

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent, ChannelView, FileInfo, Message } from '@sotong/protocol';
-import { download, until, upload } from './support/files.js';
+import { blobNameOf, download, until, upload } from './support/files.js';
 import { authHeaders, person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 const TUS = { 'tus-resumable': '1.0.0' };
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const UNSENT_TTL_MS = 1500;
@@ -42,9 +41,10 @@ describe('file lifecycle: deletion, channel deletion, expiry', () => {
     const bytes = randomBytes(30_000);
     const file = await upload(server, alice.token, channel.id, 'report.bin', bytes);
     const message = await send(alice.token, channel.id, [file.id]);
-    assert.ok(blobOnDisk(sha256(bytes)));
+    const name = await blobNameOf(server, file.id);
+    assert.ok(blobOnDisk(name));
     await server.request('DELETE', `/api/v1/messages/${message.id}`, undefined, alice.token);
-    await until(() => !blobOnDisk(sha256(bytes)), 'the sweeper removed the blob');
+    await until(() => !blobOnDisk(name), 'the sweeper removed the blob');
     assert.equal((await download(server, alice.token, file.id)).status, 404);
   });
 
@@ -57,7 +57,7 @@ describe('file lifecycle: deletion, channel deletion, expiry', () => {
     await send(alice.token, channel.id, [second.id]);
     await server.request('DELETE', `/api/v1/messages/${gone.id}`, undefined, alice.token);
     await new Promise((resolve) => setTimeout(resolve, 800)); // several sweeps
-    assert.ok(blobOnDisk(sha256(bytes)));
+    assert.ok(blobOnDisk(await blobNameOf(server, second.id)));
     assert.ok(Buffer.from(await (await download(server, alice.token, second.id)).arrayBuffer()).equals(bytes));
   });
 
@@ -65,6 +65,7 @@ describe('file lifecycle: deletion, channel deletion, expiry', () => {
     const channel = await newChannel(alice.token, 'doomed', [bob.user.id]);
     const bytes = randomBytes(40_000);
     const file = await upload(server, alice.token, channel.id, '계획.bin', bytes);
+    const name = await blobNameOf(server, file.id);
     await send(alice.token, channel.id, [file.id], 'quarterly plan attached');
     const found = await server.request<{ hits: unknown[] }>('GET', '/api/v1/search?query=quarterly', undefined, bob.token);
     assert.equal(found.hits.length, 1);
@@ -91,7 +92,7 @@ describe('file lifecycle: deletion, channel deletion, expiry', () => {
       assert.equal(hits.hits.length, 0);
     }
     assert.equal((await download(server, alice.token, file.id)).status, 404);
-    await until(() => !blobOnDisk(sha256(bytes)), 'the sweeper removed the blob of the deleted channel');
+    await until(() => !blobOnDisk(name), 'the sweeper removed the blob of the deleted channel');
 
     const audit = (await server.request<{ events: AuditEvent[] }>('GET', '/api/v1/admin/audit?limit=100', undefined, admin)).events;
     const entry = audit.find((e) => e.action === 'channel.deleted' && e.target === channel.id);
@@ -116,11 +117,12 @@ describe('file lifecycle: deletion, channel deletion, expiry', () => {
     const unsentFile = await upload(server, alice.token, channel.id, 'draft.bin', unsent);
     const keptFile = await upload(server, alice.token, channel.id, 'sent.bin', kept);
     await send(alice.token, channel.id, [keptFile.id]);
+    const [unsentName, keptName] = [await blobNameOf(server, unsentFile.id), await blobNameOf(server, keptFile.id)];
     assert.equal((await download(server, alice.token, `${unsentFile.id}/info`)).status, 200);
-    await until(() => !blobOnDisk(sha256(unsent)), 'the unsent file expired', UNSENT_TTL_MS + 10_000);
+    await until(() => !blobOnDisk(unsentName), 'the unsent file expired', UNSENT_TTL_MS + 10_000);
     assert.equal((await download(server, alice.token, `${unsentFile.id}/info`)).status, 404);
     await assert.rejects(send(alice.token, channel.id, [unsentFile.id]), /404 not_found/);
-    assert.ok(blobOnDisk(sha256(kept)));
+    assert.ok(blobOnDisk(keptName));
     assert.equal(((await (await download(server, alice.token, `${keptFile.id}/info`)).json()) as FileInfo).id, keptFile.id);
   });
 

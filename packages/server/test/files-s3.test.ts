@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, Message } from '@sotong/protocol';
-import { download, until, upload } from './support/files.js';
+import { blobNameOf, download, until, upload } from './support/files.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { startS3, type TestS3 } from './support/s3.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('files in S3-compatible storage (BLOB_URL)', () => {
   let s3: TestS3;
@@ -30,9 +29,10 @@ describe('files in S3-compatible storage (BLOB_URL)', () => {
   it('uploads into the bucket, downloads whole and by range, and keeps no bytes on local disk', async () => {
     const bytes = randomBytes(3 * 1024 * 1024);
     const file = await upload(server, alice.token, channel.id, '영상.bin', bytes);
-    assert.ok(s3.hasObjectEnding(sha256(bytes)), 'the blob is an object in the bucket');
-    const stored = s3.objectBytes(sha256(bytes));
-    assert.equal(stored.subarray(0, 4).toString(), 'SBL1', 'sealed by encryption at rest (on by default)');
+    const name = await blobNameOf(server, file.id);
+    assert.ok(s3.hasObjectEnding(name), 'the blob is an object in the bucket');
+    const stored = s3.objectBytes(name);
+    assert.equal(stored.subarray(0, 4).toString(), 'SBL2', "sealed under the channel's key by encryption at rest (on by default)");
     assert.ok(!stored.includes(bytes.subarray(0, 64)) && !stored.includes(bytes.subarray(2_000_000, 2_000_064)), 'the object holds none of the bytes');
     assert.equal(existsSync(join(server.dataDir, 'blobs')), false, 'nothing under DATA_DIR/blobs');
 
@@ -50,9 +50,10 @@ describe('files in S3-compatible storage (BLOB_URL)', () => {
     const bytes = randomBytes(20_000);
     const file = await upload(server, alice.token, channel.id, 'gone.bin', bytes);
     const message = await server.request<Message>('POST', `/api/v1/channels/${channel.id}/messages`, { clientMsgId: randomBytes(6).toString('hex'), text: '', fileIds: [file.id] }, alice.token);
-    assert.ok(s3.hasObjectEnding(sha256(bytes)));
+    const name = await blobNameOf(server, file.id);
+    assert.ok(s3.hasObjectEnding(name));
     await server.request('DELETE', `/api/v1/messages/${message.id}`, undefined, alice.token);
-    await until(() => !s3.hasObjectEnding(sha256(bytes)), 'the object is gone from the bucket');
+    await until(() => !s3.hasObjectEnding(name), 'the object is gone from the bucket');
   });
 
   it('logs the store without its secret', () => {

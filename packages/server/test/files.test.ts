@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, FileInfo, Message, SearchHit } from '@sotong/protocol';
 import sharp from 'sharp';
-import { dispositionName, download, infoWhen, onePagePdf, upload, uploadRaw } from './support/files.js';
+import { blobNameOf, blobPath, dispositionName, download, infoWhen, onePagePdf, upload, uploadRaw } from './support/files.js';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const blobPath = (server: SpawnedServer, hash: string) => join(server.dataDir, 'blobs', hash.slice(0, 2), hash.slice(2, 4), hash);
 /** The start of a Windows executable: what file-type recognises, whatever the name says. */
 const EXE = Buffer.concat([Buffer.from('MZ'), randomBytes(2000)]);
 
@@ -135,9 +133,10 @@ describe('files', () => {
 
   it('stores the same bytes once; deleting the message releases the file and the sweeper removes the unreferenced blob', async () => {
     const bytes = randomBytes(5000);
-    const hash = sha256(bytes);
     const first = await upload(server, alice.token, channel.id, 'a.bin', bytes);
     const second = await upload(server, alice.token, channel.id, 'b.bin', bytes);
+    const hash = await blobNameOf(server, first.id);
+    assert.equal(await blobNameOf(server, second.id), hash, 'one blob for both');
     assert.ok(existsSync(blobPath(server, hash)));
     const one = await send(alice.token, [first.id]);
     const two = await send(alice.token, [second.id]);

@@ -14,23 +14,46 @@ export interface StoredBlob {
 }
 
 /**
- * Bytes addressed by their SHA-256: the same bytes are stored once, whoever uploads them.
- * Implementations sit side by side (`fs.ts`; S3 later) and are chosen only in `app.ts`.
+ * Bytes addressed by their SHA-256, as a disk or a bucket keeps them (`fs.ts`, `s3.ts`): the same
+ * bytes are stored once. Chosen only in `app.ts`; the services see them through `BlobStore`.
  */
-export interface BlobStore {
+export interface RawBlobStore {
   /** Streams `source` in; throws `too_large` (and keeps nothing) past `maxBytes`. */
   put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<StoredBlob>;
-  get(sha256: string, range?: ByteRange): Readable;
-  exists(sha256: string): Promise<boolean>;
-  delete(sha256: string): Promise<void>;
+  /** Streams `bytes` in and stores them under the id `idOf()` gives once they are all in (64 hex digits: a hash of what they stand for). */
+  putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void>;
+  get(id: string, range?: ByteRange): Readable;
+  exists(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+  /** The stored size in bytes. */
+  size(id: string): Promise<number>;
+  close?(): void;
 }
 
-/** What the encryption-at-rest layer (`sealed.ts`) needs of a store underneath it. */
-export interface RawBlobStore extends BlobStore {
-  /** Streams `bytes` in and stores them under the id `idOf()` gives once they are all in (the caller's hash of what they stand for). */
-  putAs(bytes: AsyncIterable<Uint8Array>, idOf: () => string): Promise<void>;
-  /** The stored size in bytes. */
-  size(sha256: string): Promise<number>;
+/** The channel a blob belongs to: it is sealed under that channel's data key and deduplicated only within it. */
+export interface BlobPlace {
+  workspaceId: string;
+  channelId: string;
+}
+
+export interface PlacedBlob {
+  /** The blob's name in the raw store (the `sha256` / `preview_sha256` columns of `files`). */
+  address: string;
+  size: number;
+}
+
+/** File blobs and previews as the services use them (`sealed.ts`): written to and read from a channel. */
+export interface BlobStore {
+  put(place: BlobPlace, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number): Promise<PlacedBlob>;
+  /**
+   * The plaintext, once the blob is known to open here: a destroyed key, another channel's blob or
+   * a tampered one is refused before the first byte (`KeyRejectedError`), not mid-stream.
+   */
+  open(place: BlobPlace, address: string, range?: ByteRange): Promise<Readable>;
+  exists(address: string): Promise<boolean>;
+  delete(address: string): Promise<void>;
+  /** How the blob is stored: `channel` (under its channel's key, as every new blob while encryption at rest is on), `server` (the older server-wide key) or `plain`. */
+  sealing(address: string): Promise<'channel' | 'server' | 'plain'>;
   close?(): void;
 }
 

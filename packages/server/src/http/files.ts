@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { Services } from '../services/dispatch.js';
 import { servedInline } from '../services/file-types.js';
-import type { FileService } from '../services/files.js';
+import type { FileService, Served } from '../services/files.js';
 import { API_PREFIX, authenticator, errorResponses } from './api.js';
 import { contentDisposition } from './content-disposition.js';
 import { parseRange } from './ranges.js';
@@ -57,7 +57,7 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
       { preHandler, schema: { summary: 'Download a file (Range requests supported)', tags: ['files'], security: [{ bearer: [] }], params: FileParams } },
       async (request, reply) => {
         const file = await files.readable(request.actor!, request.params.fileId);
-        return sendBlob(request, reply, files, file.sha256, Number(file.size), file.mime, file.name);
+        return sendBlob(request, reply, files, files.served(file, 'content'));
       },
     );
 
@@ -66,7 +66,7 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
       { preHandler, schema: { summary: 'A small image of the file, once made (404 until then)', tags: ['files'], security: [{ bearer: [] }], params: FileParams } },
       async (request, reply) => {
         const preview = await files.preview(await files.readable(request.actor!, request.params.fileId));
-        return sendBlob(request, reply, files, preview.sha256, preview.size, preview.mime, preview.name);
+        return sendBlob(request, reply, files, preview);
       },
     );
 
@@ -101,7 +101,7 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
         // Cached no longer than the link lives; the link never travels on as a Referer.
         const maxAge = Math.max(0, Math.floor((served.expiresAt - Date.now()) / 1000));
         void reply.header('referrer-policy', 'no-referrer');
-        return sendBlob(request, reply, files, served.sha256, served.size, served.mime, served.name, `private, max-age=${maxAge}`);
+        return sendBlob(request, reply, files, served, `private, max-age=${maxAge}`);
       },
     );
 
@@ -121,28 +121,22 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
   });
 }
 
-function sendBlob(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  files: FileService,
-  sha256: string,
-  size: number,
-  mime: string,
-  name: string,
-  cacheControl = 'private, max-age=3600',
-) {
+async function sendBlob(request: FastifyRequest, reply: FastifyReply, files: FileService, served: Served, cacheControl = 'private, max-age=3600') {
+  const { size, mime, name } = served;
+  const range = parseRange(request.headers.range, size);
+  if (range === null) return reply.code(416).header('accept-ranges', 'bytes').header('content-range', `bytes */${size}`).send();
+  // Opened before any header is set: a blob that does not open is a typed error, not a cut download.
+  const body = await files.blob(served, range);
   void reply
     .header('content-type', mime)
     .header('content-disposition', contentDisposition(servedInline(mime) ? 'inline' : 'attachment', name))
     .header('x-content-type-options', 'nosniff')
     .header('accept-ranges', 'bytes')
     .header('cache-control', cacheControl);
-  const range = parseRange(request.headers.range, size);
-  if (range === null) return reply.code(416).header('content-range', `bytes */${size}`).send();
-  if (range === undefined) return reply.header('content-length', size).send(files.blob(sha256));
+  if (range === undefined) return reply.header('content-length', size).send(body);
   return reply
     .code(206)
     .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
     .header('content-length', range.end - range.start + 1)
-    .send(files.blob(sha256, range));
+    .send(body);
 }

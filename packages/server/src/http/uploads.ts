@@ -1,10 +1,9 @@
 import { DEVICE_PROOF_HEADER, SotongError } from '@sotong/protocol';
-import { FileStore } from '@tus/file-store';
 import { Server as TusServer, type Upload } from '@tus/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import type { SealedUploadStore } from '../blobs/sealed-uploads.js';
 import type { Services } from '../services/dispatch.js';
 import type { FileService } from '../services/files.js';
 import type { Actor } from '../services/permissions.js';
@@ -13,18 +12,9 @@ import { authenticateRequest } from './device-auth.js';
 import { HTTP_STATUS } from './errors.js';
 
 export interface TusOptions {
-  /** Where unfinished uploads wait: `openUploadStore`. */
-  datastore: FileStore;
+  /** Where unfinished uploads wait, encrypted (`blobs/sealed-uploads.ts`). */
+  datastore: SealedUploadStore;
   maxFileBytes: number;
-}
-
-/**
- * Unfinished uploads on disk (a folder of its own under the data folder). After `ttlMs` from its
- * creation an unfinished upload expires: `deleteExpired()` (run by the sweeper) removes it, and
- * tus clients see the deadline in `Upload-Expires`.
- */
-export function openUploadStore(directory: string, ttlMs: number): FileStore {
-  return new FileStore({ directory, expirationPeriodInMilliseconds: ttlMs });
 }
 
 const PATH = `${API_PREFIX}/uploads`;
@@ -70,10 +60,8 @@ export async function registerTusUploads(app: FastifyInstance, services: Service
     },
     onUploadFinish: async (req, upload) => {
       const { channelId, name } = metadataOf(upload);
-      const path = upload.storage?.path;
-      if (!path) throw new SotongError('internal', 'the upload has no stored bytes');
       try {
-        const file = await files.upload(await actorOf(req.headers.get(DEVICE_PROOF_HEADER)), { channelId, name, body: createReadStream(path) });
+        const file = await files.upload(await actorOf(req.headers.get(DEVICE_PROOF_HEADER)), { channelId, name, body: await datastore.plaintext(upload.id) });
         return { status_code: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(file) };
       } finally {
         // Stored as a blob (or refused): the partial copy has served its purpose either way.

@@ -44,6 +44,7 @@ interface Current {
 /** Uses are written back to the row in steps of this many (the count is advisory across nodes). */
 const USES_FLUSH = 1000;
 
+/** The server-wide key scope blobs were sealed under before they took their channel's key (`SBL1`, still read). */
 export const BLOB_SCOPE = 'blobs';
 export const channelScope = (channelId: string) => `channel:${channelId}`;
 export const workspaceScope = (workspaceId: string) => `workspace:${workspaceId}`;
@@ -94,14 +95,6 @@ export class KeyRing {
     current.uses++;
     if (++current.unsaved >= USES_FLUSH) this.flushUses(current);
     return { id: current.row.id, key: current.key, workspaceId: current.row.workspace_id, scope: current.row.scope };
-  }
-
-  /**
-   * The key new file blobs are sealed with: one scope for the server (`blobs`), because a blob is
-   * shared by every file with the same bytes, whatever its channel; rolled over like a channel's.
-   */
-  async blobKey(): Promise<DataKey> {
-    return this.use(await this.currentOf('', BLOB_SCOPE, true));
   }
 
   /** The workspace's search index key: one per workspace, never rolled over (the index would have to be rebuilt). */

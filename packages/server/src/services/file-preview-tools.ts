@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,9 +17,18 @@ const TOOL_TIMEOUT_MS = 60_000;
 /** A rendered page or frame as PNG; far more than a preview-sized image needs. */
 const MAX_TOOL_OUTPUT = 64 * 1024 * 1024;
 
-function run(command: string, args: string[]): Promise<Buffer> {
+/** Runs a tool, feeding `stdin` (if given) through a pipe: the bytes never touch the disk. */
+function run(command: string, args: string[], stdin?: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { encoding: 'buffer', timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_TOOL_OUTPUT }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    const child = execFile(command, args, { encoding: 'buffer', timeout: TOOL_TIMEOUT_MS, maxBuffer: MAX_TOOL_OUTPUT }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    if (!stdin) return;
+    // A tool that has read enough closes its end early: not an error of ours.
+    child.stdin?.on('error', () => {});
+    stdin.on('error', (err) => {
+      child.kill();
+      reject(err);
+    });
+    stdin.pipe(child.stdin!);
   });
 }
 
@@ -30,21 +39,48 @@ export async function detectPreviewTools(): Promise<PreviewTools> {
   return { pdftoppm, ffmpeg: ffmpeg && ffprobe };
 }
 
-/** The tools read files, not streams: the blob is copied to a private temp file for the duration of `work`. */
-export async function withLocalCopy<T>(source: Readable, work: (path: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'sotong-preview-'));
+/** Memory-backed where the system has it (Linux), so a temporary copy is never written to a disk. */
+const MEMORY_TMP = '/dev/shm';
+
+/** Where a temporary copy may go, best first: memory, then the OS temp folder (for what memory has no room for). */
+async function tempRoots(): Promise<string[]> {
   try {
-    const path = join(dir, 'input');
-    await pipeline(source, createWriteStream(path, { mode: 0o600 }));
-    return await work(path);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    await access(MEMORY_TMP, constants.W_OK);
+    return [MEMORY_TMP, tmpdir()];
+  } catch {
+    return [tmpdir()];
   }
 }
 
-/** The first page of a PDF as PNG, about `edge` pixels on its long side. */
-export function pdfFirstPage(path: string, edge: number): Promise<Buffer> {
-  return run('pdftoppm', ['-png', '-f', '1', '-l', '1', '-scale-to', String(edge), '-singlefile', path]);
+/**
+ * ffmpeg and ffprobe must seek in most containers (an MP4's index is often at its end), which a
+ * pipe cannot do: the plaintext from `open` is copied for the duration of `work` into a directory
+ * only this user can open (mode 0700), in memory (`/dev/shm`) where there is one and it has room,
+ * and removed right after.
+ */
+export async function withLocalCopy<T>(open: () => Promise<Readable>, work: (path: string) => Promise<T>): Promise<T> {
+  const roots = await tempRoots();
+  for (const [i, root] of roots.entries()) {
+    const dir = await mkdtemp(join(root, 'sotong-preview-'));
+    try {
+      const path = join(dir, 'input');
+      try {
+        await pipeline(await open(), createWriteStream(path, { mode: 0o600 }));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' && i < roots.length - 1) continue;
+        throw err;
+      }
+      return await work(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  throw new Error('no temporary folder for a preview copy');
+}
+
+/** The first page of a PDF as PNG, about `edge` pixels on its long side; pdftoppm reads it from stdin (`-`) and keeps it in memory. */
+export function pdfFirstPage(pdf: Readable, edge: number): Promise<Buffer> {
+  return run('pdftoppm', ['-png', '-f', '1', '-l', '1', '-scale-to', String(edge), '-singlefile', '-'], pdf);
 }
 
 export interface MediaFacts {

@@ -4,10 +4,13 @@ import type { Logger } from '../logger.js';
 import type { FileFacts } from '../store/files.js';
 import type { FileRow } from '../store/schema.js';
 import type { ServiceDeps } from './context.js';
+import { placeOf } from './files.js';
 import { mediaFacts, pdfFirstPage, posterFrame, withLocalCopy, type PreviewTools } from './file-preview-tools.js';
 
 /** Larger images are not decoded for a preview: sharp holds a streamed input in memory. */
 const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+/** Nor larger PDFs: pdftoppm reads them from stdin, which it keeps in memory whole. */
+const MAX_PDF_BYTES = 128 * 1024 * 1024;
 const PREVIEW_EDGE = 320;
 
 /** Keep libvips from caching decoded images between jobs: memory stays flat. */
@@ -45,7 +48,7 @@ export class PreviewWorker {
 
   private canPreview(file: FileRow): boolean {
     if (file.mime.startsWith('image/')) return Number(file.size) <= MAX_IMAGE_BYTES;
-    if (file.mime === 'application/pdf') return this.tools.pdftoppm;
+    if (file.mime === 'application/pdf') return this.tools.pdftoppm && Number(file.size) <= MAX_PDF_BYTES;
     return (file.mime.startsWith('video/') || file.mime.startsWith('audio/')) && this.tools.ffmpeg;
   }
 
@@ -60,18 +63,20 @@ export class PreviewWorker {
     this.running = undefined;
   }
 
+  /** Images and PDFs are decoded from a stream in memory; only audio and video need a (private, temporary) copy. */
   private async make(file: FileRow): Promise<Made> {
+    const read = () => this.blobs.open(placeOf(file), file.sha256);
     if (file.mime.startsWith('image/')) {
-      const meta = await this.blobs.get(file.sha256).pipe(sharp()).metadata();
+      const meta = await (await read()).pipe(sharp()).metadata();
       // EXIF orientations 5–8 turn the picture a quarter: what people see is the other way round.
       const turned = (meta.orientation ?? 1) >= 5;
-      const thumbnail = await this.blobs.get(file.sha256).pipe(thumbnailer()).toBuffer();
+      const thumbnail = await (await read()).pipe(thumbnailer()).toBuffer();
       return { width: (turned ? meta.height : meta.width) ?? null, height: (turned ? meta.width : meta.height) ?? null, durationMs: null, thumbnail };
     }
-    return withLocalCopy(this.blobs.get(file.sha256), async (path) => {
-      if (file.mime === 'application/pdf') {
-        return { width: null, height: null, durationMs: null, thumbnail: await thumbnailOf(await pdfFirstPage(path, PREVIEW_EDGE * 2)) };
-      }
+    if (file.mime === 'application/pdf') {
+      return { width: null, height: null, durationMs: null, thumbnail: await thumbnailOf(await pdfFirstPage(await read(), PREVIEW_EDGE * 2)) };
+    }
+    return withLocalCopy(read, async (path) => {
       const media = await mediaFacts(path);
       const thumbnail = media.hasVideo ? await thumbnailOf(await posterFrame(path)) : null;
       return { width: media.width, height: media.height, durationMs: media.durationMs, thumbnail };
@@ -80,7 +85,8 @@ export class PreviewWorker {
 
   private async record(file: FileRow, made: Made): Promise<void> {
     const { thumbnail, ...facts } = made;
-    const preview = thumbnail ? await this.blobs.put([thumbnail], thumbnail.byteLength) : null;
+    const stored = thumbnail ? await this.blobs.put(placeOf(file), [thumbnail], thumbnail.byteLength) : null;
+    const preview = stored && { sha256: stored.address, size: stored.size };
     await this.deps.queue.run(async (tx) => {
       if (await tx.files.byId(file.id)) await tx.files.recordFacts(file.id, { ...facts, preview });
       else if (preview && !(await tx.files.references(preview.sha256))) await this.blobs.delete(preview.sha256);

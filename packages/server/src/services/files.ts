@@ -1,6 +1,6 @@
 import { SotongError, type FileInfo } from '@sotong/protocol';
 import type { Readable } from 'node:stream';
-import type { BlobStore, ByteRange } from '../blobs/blob-store.js';
+import type { BlobPlace, BlobStore, ByteRange } from '../blobs/blob-store.js';
 import { newId } from '../ids.js';
 import type { FileRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +30,17 @@ export interface Upload {
 
 /** Told about each new file, to make its preview off the request path. */
 export type FileListener = (file: FileRow) => void;
+
+/** What a download serves: a blob (named by `sha256`, the files table's column) of a file's channel. */
+export interface Served {
+  sha256: string;
+  size: number;
+  mime: string;
+  name: string;
+  place: BlobPlace;
+}
+
+export const placeOf = (file: FileRow): BlobPlace => ({ workspaceId: file.workspace_id, channelId: file.channel_id });
 
 const SWEEP_BATCH = 500;
 const PREVIEW_MIME = 'image/webp';
@@ -104,7 +115,7 @@ export class FileService {
     const { head, all } = await splitHead(upload.body, SNIFF_BYTES);
     const mime = await detectMime(head);
     assertTypeAllowed(mime, this.limits.types);
-    const blob = await this.blobs.put(all, maxFileBytes);
+    const blob = await this.blobs.put({ workspaceId: actor.workspaceId, channelId: upload.channelId }, all, maxFileBytes);
 
     const row = await this.deps.queue.run(async (tx) => {
       try {
@@ -112,11 +123,11 @@ export class FileService {
         await this.assertQuota(tx, actor, blob.size);
       } catch (err) {
         // Refused after the bytes were stored. Inside the writer's transaction nobody can start referencing them meanwhile.
-        if (!(await tx.files.references(blob.sha256))) await this.blobs.delete(blob.sha256);
+        if (!(await tx.files.references(blob.address))) await this.blobs.delete(blob.address);
         throw err;
       }
       // The sweeper may have collected identical bytes between our write and this transaction.
-      if (!(await this.blobs.exists(blob.sha256))) throw new SotongError('unavailable', 'the upload collided with a cleanup; send it again');
+      if (!(await this.blobs.exists(blob.address))) throw new SotongError('unavailable', 'the upload collided with a cleanup; send it again');
       const now = this.deps.now();
       const file: FileRow = {
         id: newId('f', now),
@@ -124,7 +135,7 @@ export class FileService {
         uploader_id: actor.userId,
         channel_id: upload.channelId,
         message_id: null,
-        sha256: blob.sha256,
+        sha256: blob.address,
         size: blob.size,
         name,
         mime,
@@ -158,14 +169,14 @@ export class FileService {
   }
 
   /** The preview image of a readable file, once the worker has made it. */
-  preview(file: FileRow): { sha256: string; size: number; mime: string; name: string } {
+  preview(file: FileRow): Served {
     if (file.preview_sha256 === null || file.preview_size === null) throw new SotongError('not_found', 'no preview (yet)');
-    return { sha256: file.preview_sha256, size: Number(file.preview_size), mime: PREVIEW_MIME, name: `${file.name}.preview.webp` };
+    return { sha256: file.preview_sha256, size: Number(file.preview_size), mime: PREVIEW_MIME, name: `${file.name}.preview.webp`, place: placeOf(file) };
   }
 
   /** What a link downloads: the file itself, or its preview. */
-  served(file: FileRow, variant: LinkVariant): { sha256: string; size: number; mime: string; name: string } {
-    return variant === 'preview' ? this.preview(file) : { sha256: file.sha256, size: Number(file.size), mime: file.mime, name: file.name };
+  served(file: FileRow, variant: LinkVariant): Served {
+    return variant === 'preview' ? this.preview(file) : { sha256: file.sha256, size: Number(file.size), mime: file.mime, name: file.name, place: placeOf(file) };
   }
 
   /**
@@ -184,7 +195,7 @@ export class FileService {
    * What a signed link leads to, after the signature and expiry and, again, the permission of the
    * user it was issued to: someone who has left the channel since cannot use a link they kept.
    */
-  async byLink(fileId: string, query: Record<string, unknown>): Promise<{ sha256: string; size: number; mime: string; name: string; expiresAt: number }> {
+  async byLink(fileId: string, query: Record<string, unknown>): Promise<Served & { expiresAt: number }> {
     const claims = this.links.verify(fileId, query, this.deps.now());
     const store = this.deps.store.read;
     const file = await store.files.byId(fileId);
@@ -195,8 +206,9 @@ export class FileService {
     return { ...this.served(readable, claims.variant), expiresAt: claims.expiresAt };
   }
 
-  blob(sha256: string, range?: ByteRange): Readable {
-    return this.blobs.get(sha256, range);
+  /** The plaintext of a served blob; refused before any byte if it does not open (its channel's keys shredded). */
+  blob(served: Served, range?: ByteRange): Promise<Readable> {
+    return this.blobs.open(served.place, served.sha256, range);
   }
 
   /** Forgets deleted files and removes the blobs no file points at any more (workspace admins, on demand). */

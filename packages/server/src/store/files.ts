@@ -99,6 +99,17 @@ export class FileStore {
     await this.db.deleteFrom('files').where('id', 'in', ids).execute();
   }
 
+  /** Live files after `afterId`, in id order: what `sotong keys seal-existing` walks to re-seal old blobs. */
+  async liveAfter(afterId: string, limit: number): Promise<FileRow[]> {
+    return this.db.selectFrom('files').selectAll().where('id', '>', afterId).where('deleted_at', 'is', null).orderBy('id').limit(limit).execute();
+  }
+
+  /** Points the file (or its preview) at another blob, only if it still points at `from`; true if it did. */
+  async moveBlob(id: string, which: 'sha256' | 'preview_sha256', from: string, to: string): Promise<boolean> {
+    const result = await this.db.updateTable('files').set({ [which]: to }).where('id', '=', id).where(which, '=', from).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   /** Whether any remaining file row, as content or as preview, still points at this blob. */
   async references(sha256: string): Promise<boolean> {
     const row = await this.db

@@ -8,6 +8,9 @@ export interface ReactionRow {
   user_id: string;
 }
 
+/** `keys/sealed.ts`'s format name; the store never parses content, it only tells sealed rows from the rest. */
+const SEALED_FORMAT = 'sealed/v1';
+
 export class MessageStore {
   constructor(
     private readonly db: Kysely<Database>,
@@ -68,6 +71,56 @@ export class MessageStore {
 
   async recordEdit(messageId: string, editedAt: number, format: string, content: Uint8Array): Promise<void> {
     await this.db.insertInto('message_edits').values({ message_id: messageId, edited_at: editedAt, content_format: format, content }).execute();
+  }
+
+  /**
+   * Live messages after `afterPk` whose content is not sealed (written while encryption at rest was
+   * off), with their channel's workspace: what `sotong keys seal-existing` works through.
+   */
+  async unsealed(afterPk: number, limit: number): Promise<(MessageRow & { workspace_id: string })[]> {
+    return this.db
+      .selectFrom('messages as m')
+      .innerJoin('channels as c', 'c.id', 'm.channel_id')
+      .selectAll('m')
+      .select('c.workspace_id')
+      .where('m.pk', '>', afterPk)
+      .where('m.content_format', '<>', SEALED_FORMAT)
+      .where('m.deleted_at', 'is', null)
+      .orderBy('m.pk')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Replaces the content with its sealed form, only if nobody changed its format meanwhile (an edit); true if it did. */
+  async sealInPlace(id: string, fromFormat: string, format: string, content: Uint8Array): Promise<boolean> {
+    const result = await this.db.updateTable('messages').set({ content_format: format, content }).where('id', '=', id).where('content_format', '=', fromFormat).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Edit-history rows not sealed, after (`afterMessageId`, `afterEditedAt`), with the channel and workspace of their message. */
+  async unsealedEdits(afterMessageId: string, afterEditedAt: number, limit: number): Promise<{ message_id: string; edited_at: number; content_format: string; content: Uint8Array; channel_id: string; workspace_id: string }[]> {
+    return this.db
+      .selectFrom('message_edits as e')
+      .innerJoin('messages as m', 'm.id', 'e.message_id')
+      .innerJoin('channels as c', 'c.id', 'm.channel_id')
+      .select(['e.message_id', 'e.edited_at', 'e.content_format', 'e.content', 'm.channel_id', 'c.workspace_id'])
+      .where((eb) => eb.or([eb('e.message_id', '>', afterMessageId), eb.and([eb('e.message_id', '=', afterMessageId), eb('e.edited_at', '>', afterEditedAt)])]))
+      .where('e.content_format', '<>', SEALED_FORMAT)
+      .orderBy('e.message_id')
+      .orderBy('e.edited_at')
+      .limit(limit)
+      .execute();
+  }
+
+  async sealEditInPlace(messageId: string, editedAt: number, fromFormat: string, format: string, content: Uint8Array): Promise<boolean> {
+    const result = await this.db
+      .updateTable('message_edits')
+      .set({ content_format: format, content })
+      .where('message_id', '=', messageId)
+      .where('edited_at', '=', editedAt)
+      .where('content_format', '=', fromFormat)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async edits(messageId: string): Promise<{ edited_at: number; content_format: string; content: Uint8Array }[]> {

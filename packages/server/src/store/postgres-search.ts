@@ -72,6 +72,9 @@ export class PostgresSearchIndex implements SearchIndex {
    *    planner may instead walk the whole primary key for a rare word or a prefix, whose
    *    frequency it cannot estimate.
    */
+  /** A removed row is gone from what any query sees; its old version waits for VACUUM like every table's. */
+  async compact(): Promise<void> {}
+
   async query(f: SearchFilter): Promise<MessageRow[]> {
     if (f.phrases.length === 0 || f.readableChannelIds.length === 0) return [];
     const match = sql<boolean>`tsv @@ (${sql.join(f.phrases.map(phrase), sql` && `)})`;

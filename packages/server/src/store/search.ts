@@ -28,4 +28,6 @@ export interface SearchIndex {
   flushPending(max: number): Promise<number>;
   /** Matching messages, newest first. */
   query(filter: SearchFilter): Promise<MessageRow[]>;
+  /** Rewrites the index so entries removed from it are gone from its storage too, not only marked deleted. */
+  compact(): Promise<void>;
 }

@@ -47,6 +47,11 @@ export class SqliteSearchIndex implements SearchIndex {
     return Number(moved.numAffectedRows ?? 0);
   }
 
+  /** FTS5 keeps a removed row's terms in its segments until they merge; 'optimize' merges them all (secure_delete zeroes the freed pages). */
+  async compact(): Promise<void> {
+    await sql`insert into message_search (message_search) values ('optimize')`.execute(this.db);
+  }
+
   async query(f: SearchFilter): Promise<MessageRow[]> {
     if (f.phrases.length === 0 || f.readableChannelIds.length === 0) return [];
     const match = f.phrases.map(phrase).join(' AND ');

@@ -1,5 +1,8 @@
 import type { FileInfo } from '@sotong/protocol';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { authHeaders, type SpawnedServer } from '../../src/testing.js';
+import { queryStore } from './postgres.js';
 
 /** POST /api/v1/files with the bytes as the body; the raw response, for tests that look at errors. */
 export function uploadRaw(server: SpawnedServer, token: string, channelId: string, name: string, body: Uint8Array<ArrayBuffer>): Promise<Response> {
@@ -67,3 +70,16 @@ export async function until(done: () => boolean | Promise<boolean>, what: string
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** The name a file's blob is stored under (the `files.sha256` column: an address within its channel, not the SHA-256 of the bytes while encryption at rest is on). */
+export async function blobNameOf(server: SpawnedServer, fileId: string): Promise<string> {
+  if (server.store === 'postgres') return queryStore(server, async (db) => (await db.query<{ sha256: string }>('select sha256 from files where id = $1', [fileId])).rows[0]!.sha256);
+  const db = new Database(join(server.dataDir, 'sotong.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('select sha256 from files where id = ?').get(fileId) as { sha256: string }).sha256;
+  } finally {
+    db.close();
+  }
+}
+
+export const blobPath = (server: SpawnedServer, name: string) => join(server.dataDir, 'blobs', name.slice(0, 2), name.slice(2, 4), name);
