@@ -3,13 +3,11 @@ import { dirname } from 'node:path';
 import { CompiledQueries } from './compiled.js';
 import { SqliteSearchIndex } from './sqlite-search.js';
 import { openSqlite } from './sqlite.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { LOG_LIMIT_PAGES, WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { migrate, pingDb, storeOver, type SearchFactory, type Store, type StoreProvider } from './store.js';
 
 const CHECKPOINT_INTERVAL_MS = 100;
-/** 64 MiB of 4 KiB pages. */
-const RESTART_AT_FRAMES = 16_384;
 
 /**
  * One writer connection (all writes go through the service's commit queue, one transaction at
@@ -21,9 +19,9 @@ const RESTART_AT_FRAMES = 16_384;
  */
 export async function openSqliteStore(file: string, synchronous: 'FULL' | 'NORMAL', onCheckpointError: (message: string) => void = () => {}): Promise<StoreProvider> {
   mkdirSync(dirname(file), { recursive: true });
-  const writer = openSqlite({ file, synchronous: 'NORMAL', autocheckpoint: false });
+  const writer = openSqlite({ file, synchronous: 'NORMAL', autocheckpointPages: LOG_LIMIT_PAGES });
   await migrate(writer.db, 'sqlite');
-  const checkpointer = new WalCheckpointer({ file, intervalMs: CHECKPOINT_INTERVAL_MS, restartAtFrames: RESTART_AT_FRAMES }, onCheckpointError);
+  const checkpointer = new WalCheckpointer({ file, intervalMs: CHECKPOINT_INTERVAL_MS }, onCheckpointError);
   const reader = openSqlite({ file, synchronous: 'NORMAL' });
   const wal = synchronous === 'FULL' ? new WalSync(`${file}-wal`) : undefined;
   const search: SearchFactory = (db, compiled) => new SqliteSearchIndex(db, compiled);

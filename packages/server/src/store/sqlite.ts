@@ -7,8 +7,8 @@ export interface SqliteOptions {
   /** FULL: an acknowledged write survives power loss, not only a crash. */
   synchronous: 'FULL' | 'NORMAL';
   readonly?: boolean;
-  /** false: this connection never checkpoints the log itself (wal-checkpointer.ts does). */
-  autocheckpoint?: boolean;
+  /** Log pages at which this connection checkpoints by itself (SQLite's default: 1,000). */
+  autocheckpointPages?: number;
 }
 
 /**
@@ -41,7 +41,7 @@ export function openSqlite(options: SqliteOptions): SqliteConnection {
   const raw = new Sqlite(options.file, { readonly: options.readonly ?? false });
   if (!options.readonly) raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${options.synchronous}`);
-  if (options.autocheckpoint === false) raw.pragma('wal_autocheckpoint = 0');
+  if (options.autocheckpointPages !== undefined) raw.pragma(`wal_autocheckpoint = ${options.autocheckpointPages}`);
   raw.pragma('foreign_keys = ON');
   // Deleted messages are overwritten on disk, not merely unlinked from the b-tree.
   raw.pragma('secure_delete = ON');

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
 
+/** 64 MiB of 4 KiB pages: the writer's own checkpoint, so the log stays bounded under steady writes. */
+export const LOG_LIMIT_PAGES = 16_384;
+
 export interface CheckpointerOptions {
   file: string;
   intervalMs: number;
-  /** Log size (pages) past which the log is restarted, waiting briefly for the writer if need be. */
-  restartAtFrames: number;
 }
 
 /**
@@ -12,8 +13,12 @@ export interface CheckpointerOptions {
  *
  * SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 pages, on the writer
  * connection — here the event loop — and includes two fsyncs (the log, then the database file):
- * a stall of every socket every few commits. The writer turns that off (`wal_autocheckpoint=0`)
- * and this worker's own connection checkpoints instead; SQLite's locks keep the two apart.
+ * a stall of every socket every few commits. This worker's own connection checkpoints instead,
+ * every `intervalMs`, without waiting for anyone (PASSIVE); SQLite's locks keep it and the writer
+ * apart. Under steady writes the worker may never have copied the whole log at the moment a
+ * writer starts, and only then can the log be reset: the writer keeps its own automatic
+ * checkpoint at a much larger size (`LOG_LIMIT_PAGES`), which bounds the log and then finds
+ * next to nothing left to copy.
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
