@@ -8,6 +8,7 @@ import { EventStore } from './events.js';
 import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
+import { NotificationPrefStore } from './notification-prefs.js';
 import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
 import { SsoStore } from './sso.js';
@@ -33,6 +34,7 @@ export interface Store {
   files: FileStore;
   directory: DirectoryStore;
   dataKeys: DataKeyStore;
+  notificationPrefs: NotificationPrefStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -71,6 +73,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     files: new FileStore(db),
     directory: new DirectoryStore(db),
     dataKeys: new DataKeyStore(db),
+    notificationPrefs: new NotificationPrefStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);
