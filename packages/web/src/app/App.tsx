@@ -6,6 +6,7 @@ import { SignIn } from '../auth/SignIn';
 import { SessionContext } from '../session/context';
 import { forgetDevice } from '../session/deviceStore';
 import { DirectoryProvider } from '../session/directory';
+import { NotificationPrefsProvider } from '../notify/notificationPrefs';
 import { resumeSession, sessionOf, type Session } from '../session/session';
 import { readSsoReturn, type SsoReturn } from './ssoRoute';
 import { Workspace } from './Workspace';
@@ -93,7 +94,9 @@ export function App() {
       return (
         <SessionContext.Provider value={screen.session}>
           <DirectoryProvider>
-            <Workspace onSignOut={signOut} />
+            <NotificationPrefsProvider>
+              <Workspace onSignOut={signOut} />
+            </NotificationPrefsProvider>
           </DirectoryProvider>
         </SessionContext.Provider>
       );

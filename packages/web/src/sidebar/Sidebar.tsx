@@ -1,6 +1,7 @@
 import type { ChannelView } from '@sotong/protocol';
 import { useTranslation } from 'react-i18next';
 import type { Dialog } from '../app/panels';
+import { useNotificationPrefs } from '../notify/notificationPrefs';
 import { useClientState } from '../session/context';
 import { useDirectory, useUserName } from '../session/directory';
 import { PresenceDot } from '../ui/PresenceDot';
@@ -84,7 +85,9 @@ function ChannelItem({ channel, current, onOpen }: { channel: ChannelView; curre
   const name = useUserName();
   const label = channelLabel(channel, name, user?.id);
   const other = channel.kind === 'dm' ? (channel.memberIds ?? []).find((id) => id !== user?.id) : undefined;
-  const unread = channel.unreadCount > 0 && !current;
+  // A muted channel counts only mentions.
+  const muted = useNotificationPrefs().isMuted(channel.id);
+  const unread = channel.unreadCount > 0 && !current && !muted;
   return (
     <li>
       <button
@@ -101,7 +104,7 @@ function ChannelItem({ channel, current, onOpen }: { channel: ChannelView; curre
             @{channel.mentionCount}
           </span>
         )}
-        {channel.unreadCount > 0 && (
+        {channel.unreadCount > 0 && !muted && (
           <span className="badge" data-testid="unread-badge" aria-label={t('sidebar.unread', { count: channel.unreadCount })}>
             {channel.unreadCount}
           </span>
