@@ -129,6 +129,7 @@ describe('web client: notification preferences', () => {
     await openChannel(page, 'general');
 
     const item = page.locator('nav.sidebar button[data-channel="random"]');
+    await item.getByRole('img', { name: 'Muted' }).waitFor();
     await hide(true);
     // Events reach the page in order: once the next message in #general shows, the one in #random has arrived.
     await server.request('POST', `/api/v1/channels/${random.id}/messages`, { clientMsgId: randomBytes(6).toString('hex'), text: 'cat pictures' }, bobToken);

@@ -163,6 +163,7 @@ export const en = {
     none: 'Nothing',
     saveFailed: 'Could not save. Try again.',
     mute: 'Mute',
+    mutedChannel: 'Muted',
     muteHint: 'No notifications or unread count from this channel, except when you are mentioned',
   },
   fileList: {

@@ -165,6 +165,7 @@ export const ko: Strings = {
     none: '받지 않음',
     saveFailed: '저장하지 못했습니다. 다시 시도하세요.',
     mute: '알림 끄기',
+    mutedChannel: '알림 꺼짐',
     muteHint: '멘션될 때를 빼고 이 채널의 알림과 읽지 않은 수를 표시하지 않습니다',
   },
   fileList: {

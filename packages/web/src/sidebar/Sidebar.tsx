@@ -99,6 +99,11 @@ function ChannelItem({ channel, current, onOpen }: { channel: ChannelView; curre
       >
         {other ? <PresenceDot status={presence.get(other) ?? 'offline'} /> : <span aria-hidden="true">{channel.kind === 'private' ? '🔒' : channel.kind === 'group_dm' ? '👥' : '#'}</span>}
         <span className="label">{label}</span>
+        {muted && (
+          <span className="muted" role="img" aria-label={t('notifyPrefs.mutedChannel')} title={t('notifyPrefs.mutedChannel')}>
+            🔕
+          </span>
+        )}
         {channel.mentionCount > 0 && (
           <span className="badge mention" aria-label={t('sidebar.mentions', { count: channel.mentionCount })}>
             @{channel.mentionCount}
