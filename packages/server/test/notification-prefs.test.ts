@@ -32,10 +32,14 @@ describe('notification preferences', () => {
 
     await server.restart();
     const socket = await bob.connect();
+    const otherDevice = await bob.connect();
     assert.deepEqual(await socket.call<NotificationPrefs>('prefs.notifications.get', {}), { desktop: 'none', mutedChannelIds: [general.id] });
     assert.deepEqual((await socket.call<NotificationPrefs>('channel.mute', { channelId: general.id, muted: false })).mutedChannelIds, []);
     assert.equal((await socket.call<NotificationPrefs>('prefs.notifications.set', { desktop: 'all' })).desktop, 'all');
+    // The person's other sessions hear of each change.
+    await otherDevice.waitFor((f) => f.t === 'signal' && f.s.kind === 'prefs' && f.s.prefs.desktop === 'all');
     socket.close();
+    otherDevice.close();
     // Another person's preferences are their own.
     assert.deepEqual(await server.request<NotificationPrefs>('GET', '/api/v1/me/notifications', undefined, alice.token), { desktop: 'mentions', mutedChannelIds: [] });
   });

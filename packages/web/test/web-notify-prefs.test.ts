@@ -150,4 +150,17 @@ describe('web client: notification preferences', () => {
     assert.equal(await item.getByTestId('unread-badge').count(), 0);
     assert.deepEqual(pageErrors(page), []);
   });
+
+  it("a change on one device shows on the person's other devices at once", async () => {
+    const other = await newPage(browser);
+    await signIn(other.page, server.httpUrl, alice.email, TEST_PASSWORD);
+    const general = other.page.locator('nav.sidebar button[data-channel="general"]');
+    await other.page.locator('nav.sidebar button[data-channel="random"]').getByRole('img', { name: 'Muted' }).waitFor();
+    await openChannel(page, 'general');
+    await page.getByRole('button', { name: 'Mute', exact: true }).click();
+    await general.getByRole('img', { name: 'Muted' }).waitFor();
+    await page.getByRole('button', { name: 'Mute', exact: true }).click();
+    await general.getByRole('img', { name: 'Muted' }).waitFor({ state: 'detached' });
+    await other.context.close();
+  });
 });

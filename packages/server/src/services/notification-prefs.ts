@@ -1,9 +1,15 @@
 import type { DesktopNotify, NotificationPrefs } from '@sotong/protocol';
+import type { BusMessage } from '../bus/bus.js';
 import type { Store } from '../store/store.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
 
 const DEFAULT_DESKTOP: DesktopNotify = 'mentions';
+
+/** The new preferences for the caller, and for the person's other sessions once committed. */
+function changed(userId: string, prefs: NotificationPrefs): { result: NotificationPrefs; publish: BusMessage[] } {
+  return { result: prefs, publish: [{ kind: 'user-signal', userId, signal: { kind: 'prefs', prefs } }] };
+}
 
 const ownPrefs = (actor: Actor) => ({ kind: 'user', workspaceId: actor.workspaceId, userId: actor.userId, role: actor.role }) as const;
 
@@ -25,7 +31,7 @@ export class NotificationPrefService {
     assertCan(actor, 'prefs.own', ownPrefs(actor));
     return this.deps.queue.run(async (tx) => {
       await tx.notificationPrefs.setDesktop(actor.userId, desktop, this.deps.now());
-      return { result: await prefsOf(tx, actor.userId) };
+      return changed(actor.userId, await prefsOf(tx, actor.userId));
     });
   }
 
@@ -35,7 +41,7 @@ export class NotificationPrefService {
     return this.deps.queue.run(async (tx) => {
       assertCan(actor, 'channel.read', { kind: 'channel', ...(await loadChannel(tx, channelId, actor.userId)) });
       await tx.notificationPrefs.setMuted(actor.userId, channelId, muted, this.deps.now());
-      return { result: await prefsOf(tx, actor.userId) };
+      return changed(actor.userId, await prefsOf(tx, actor.userId));
     });
   }
 }

@@ -32,11 +32,13 @@ export function NotificationPrefsProvider({ children }: { children: ReactNode })
         () => live && setPrefs((old) => old ?? DEFAULT),
       );
     load();
-    // Another device may have changed them while this one was away.
-    const off = client.on('status', (status) => status.state === 'ready' && load());
+    // Another device may change them: it says so at once, and while this one was away it could not hear.
+    const offStatus = client.on('status', (status) => status.state === 'ready' && load());
+    const offSignal = client.on('signal', (signal) => signal.kind === 'prefs' && setPrefs(signal.prefs));
     return () => {
       live = false;
-      off();
+      offStatus();
+      offSignal();
     };
   }, [client]);
 
