@@ -128,6 +128,21 @@ describe('web client: people directory and org chart', { skip: noSlapd }, () => 
     assert.deepEqual(pageErrors(page), []);
   });
 
+  it('a guest, who may not browse the org chart, gets no tree and still finds people they can see', async () => {
+    await server.createUser('guest@sotong.test', 'Guest', TEST_PASSWORD, 'guest');
+    const { context, page: guest } = await newPage(browser);
+    await signIn(guest, server.httpUrl, 'guest@sotong.test', TEST_PASSWORD);
+    await guest.getByRole('button', { name: 'People' }).click();
+    const people = guest.getByRole('dialog', { name: 'People' });
+    await people.getByRole('button', { name: 'Everyone' }).waitFor();
+    await people.getByTestId('people').waitFor();
+    assert.equal(await people.getByRole('tree').count(), 0);
+    await people.getByLabel('Search by name or email').fill('guest@');
+    await people.getByTestId('people').locator('li', { hasText: 'Guest' }).waitFor();
+    assert.deepEqual(pageErrors(guest), []);
+    await context.close();
+  });
+
   it('speaks Korean', async () => {
     const { context, page: ko } = await newPage(browser, 'ko-KR');
     await signIn(ko, server.httpUrl, 'alice@sotong.test', TEST_PASSWORD);

@@ -42,7 +42,8 @@ export function PeopleDirectory({ onOpen, onClose }: { onOpen: (channelId: strin
           <button type="button" className={`link${departmentId === null ? ' selected' : ''}`} aria-pressed={departmentId === null} onClick={() => setDepartmentId(null)}>
             {t('people.everyone')}
           </button>
-          {tree === undefined ? <p>{t('common.loading')}</p> : <DepartmentTree tree={tree ?? []} selected={departmentId} onSelect={setDepartmentId} />}
+          {/* Guests may not browse the org chart (null): they get the people they can see. */}
+          {tree === undefined ? <p>{t('common.loading')}</p> : tree && <DepartmentTree tree={tree} selected={departmentId} onSelect={setDepartmentId} />}
         </div>
         <div className="people-list" aria-live="polite" aria-busy={people === undefined}>
           {people === undefined ? <p>{t('common.loading')}</p> : <PersonList people={people} onProfile={setProfileId} onMessage={message} />}
