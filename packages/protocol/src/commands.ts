@@ -16,6 +16,7 @@ import {
   WorkspaceRole,
 } from './model.js';
 import { Department, Person, Profile } from './org.js';
+import { DesktopNotify, NotificationPrefs } from './prefs.js';
 
 const channelName = z
   .string()
@@ -134,6 +135,10 @@ export const commands = {
   },
   'org.person': { args: z.object({ userId: Id }), result: Profile },
   'org.search': { args: z.object({ query: z.string().trim().min(1).max(100), limit: limit(200, 50) }), result: z.object({ people: z.array(Person) }) },
+
+  'prefs.notifications.get': { args: empty, result: NotificationPrefs },
+  'prefs.notifications.set': { args: z.object({ desktop: DesktopNotify }), result: NotificationPrefs },
+  'channel.mute': { args: z.object({ channelId: Id, muted: z.boolean() }), result: NotificationPrefs },
 
   typing: { args: z.object({ channelId: Id, threadRootId: Id.optional() }), result: empty },
   'presence.set': { args: z.object({ status: PresenceStatus.exclude(['offline']) }), result: empty },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Channel, Id, Message, PresenceStatus, Seq } from './model.js';
+import { NotificationPrefs } from './prefs.js';
 
 const base = { channelId: Id, seq: Seq, actorId: Id, at: z.number() };
 
@@ -45,5 +46,7 @@ export const Signal = z.discriminatedUnion('kind', [
     unreadCount: z.number().int(),
     mentionCount: z.number().int(),
   }),
+  /** Sent to the person's own sessions when their notification preferences change, so every device follows at once. */
+  z.object({ kind: z.literal('prefs'), prefs: NotificationPrefs }),
 ]);
 export type Signal = z.infer<typeof Signal>;

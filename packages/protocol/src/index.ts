@@ -6,3 +6,4 @@ export * from './frames.js';
 export * from './admin.js';
 export * from './org.js';
 export * from './devices.js';
+export * from './prefs.js';

@@ -1,4 +1,4 @@
-import { FileInfo, SotongError } from '@sotong/protocol';
+import { ChannelFile, FileInfo, SotongError } from '@sotong/protocol';
 import { backoffDelay } from './backoff.js';
 import { unavailable } from './errors.js';
 import type { Credentials } from './device-session.js';
@@ -73,6 +73,16 @@ export class FileClient {
     const body = (await response.json().catch(() => undefined)) as { url: string; expiresAt: number } | undefined;
     if (!response.ok || !body) throw errorFromBody(body, response.status, 'link');
     return { url: new URL(body.url, `${this.base}/`).toString(), expiresAt: body.expiresAt };
+  }
+
+  /** A page of the files sent in a channel, newest first; pass `nextBefore` as `before` for the next page (null: no more). */
+  async channelFiles(channelId: string, page: { before?: string; limit?: number } = {}): Promise<{ files: ChannelFile[]; nextBefore: string | null }> {
+    const query = new URLSearchParams({ ...(page.before ? { before: page.before } : {}), ...(page.limit ? { limit: String(page.limit) } : {}) });
+    const url = `${this.base}/api/v1/channels/${encodeURIComponent(channelId)}/files${query.toString() ? `?${query}` : ''}`;
+    const response = await this.request(url, { headers: await this.auth('GET', url) });
+    const body = (await response.json().catch(() => undefined)) as { files: unknown[]; nextBefore: string | null } | undefined;
+    if (!response.ok || !body) throw errorFromBody(body, response.status, 'file list');
+    return { files: body.files.map((f) => ChannelFile.parse(f)), nextBefore: body.nextBefore };
   }
 
   /** The file's bytes as a response to stream from; `range` asks for a part (`{start, end}` inclusive). */

@@ -27,6 +27,7 @@ import { detectPreviewTools } from './services/file-preview-tools.js';
 import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
 import { OrgChartService } from './services/org-chart.js';
+import { NotificationPrefService } from './services/notification-prefs.js';
 import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
 import { SsoService } from './services/sso.js';
@@ -119,6 +120,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     messages: new MessageService(deps),
     search: new SearchService(deps, channels, indexer),
     org: new OrgChartService(deps),
+    notificationPrefs: new NotificationPrefService(deps),
     ...(directory ? { directory } : {}),
   };
   const blobs = await openBlobStore(config, log, keys);

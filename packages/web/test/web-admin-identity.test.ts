@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
-import { companyEntries, GROUPS, PEOPLE } from '@sotong/server/testing/directory-fixtures';
-import { TestIdp } from '@sotong/server/testing/saml-idp';
-import { startSlapd, type Slapd } from '@sotong/server/testing/slapd';
+import { companyEntries, GROUPS, PEOPLE } from '@sotong/server/test-support/directory-fixtures';
+import { TestIdp } from '@sotong/server/test-support/saml-idp';
+import { startSlapd, type Slapd } from '@sotong/server/test-support/slapd';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, newPage, pageErrors, screenshot, signIn } from './support/browser.js';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditEvent } from '@sotong/protocol';
 import { spawnServer, type SpawnedServer } from '@sotong/server/testing';
 import type { Browser } from 'playwright-core';
-import { makeKeyPair } from '@sotong/server/testing/saml-idp';
+import { makeKeyPair } from '@sotong/server/test-support/saml-idp';
 import { BrowserIdp } from './support/browser-idp.js';
 import { launchBrowser, newPage, pageErrors, screenshot } from './support/browser.js';
 

@@ -1,4 +1,4 @@
-import { FileInfo, Id } from '@sotong/protocol';
+import { ChannelFile, FileInfo, Id } from '@sotong/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { IncomingMessage } from 'node:http';
@@ -44,6 +44,22 @@ export async function registerFileRoutes(app: FastifyInstance, services: Service
           ...(Number.isSafeInteger(length) ? { declaredSize: length } : {}),
         });
       },
+    );
+
+    api.get(
+      `${API_PREFIX}/channels/:channelId/files`,
+      {
+        preHandler,
+        schema: {
+          summary: "The files sent in a channel, newest first; pass nextBefore as before for the next page",
+          tags: ['files'],
+          security: [{ bearer: [] }],
+          params: z.object({ channelId: Id }),
+          querystring: z.object({ before: Id.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+          response: { 200: z.object({ files: z.array(ChannelFile), nextBefore: Id.nullable() }), ...errorResponses },
+        },
+      },
+      async (request) => files.ofChannel(request.actor!, request.params.channelId, { limit: request.query.limit, ...(request.query.before ? { before: request.query.before } : {}) }),
     );
 
     api.get(

@@ -4,6 +4,7 @@ import type { ChannelService } from './channels.js';
 import type { DirectoryService } from './directory.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import type { MessageService } from './messages.js';
+import type { NotificationPrefService } from './notification-prefs.js';
 import { permissionMatrix } from './permission-matrix.js';
 import type { OrgChartService } from './org-chart.js';
 import { assertCan, type Actor } from './permissions.js';
@@ -23,6 +24,7 @@ export interface Services {
   messages: MessageService;
   search: SearchService;
   org: OrgChartService;
+  notificationPrefs: NotificationPrefService;
   /** Present when an LDAP directory is configured. */
   directory?: DirectoryService;
 }
@@ -64,6 +66,9 @@ const handlers: { [N in CommandName]: Handler<N> } = {
   'org.department': (s, actor, a) => s.org.department(actor, a.departmentId, a.limit),
   'org.person': (s, actor, a) => s.org.person(actor, a.userId),
   'org.search': async (s, actor, a) => ({ people: await s.org.search(actor, a.query, a.limit) }),
+  'prefs.notifications.get': (s, actor) => s.notificationPrefs.get(actor),
+  'prefs.notifications.set': (s, actor, a) => s.notificationPrefs.setDesktop(actor, a.desktop),
+  'channel.mute': (s, actor, a) => s.notificationPrefs.setMuted(actor, a.channelId, a.muted),
   typing: async (s, actor, a) => {
     const ctx = await loadChannel(s.deps.store.read, a.channelId, actor.userId);
     assertCan(actor, 'channel.post', { kind: 'channel', ...ctx });

@@ -1,4 +1,4 @@
-import { SotongError, type FileInfo } from '@sotong/protocol';
+import { SotongError, type ChannelFile, type FileInfo } from '@sotong/protocol';
 import type { Readable } from 'node:stream';
 import type { BlobPlace, BlobStore, ByteRange } from '../blobs/blob-store.js';
 import { newId } from '../ids.js';
@@ -162,6 +162,19 @@ export class FileService {
     const ctx = await loadChannel(store, file.channel_id, actor.userId);
     if (!can(actor, 'file.read', { kind: 'file', ...ctx, file })) throw new SotongError('not_found', 'no such file');
     return file;
+  }
+
+  /** A page of the files sent in a channel, newest first: for whoever may read the channel's messages. */
+  async ofChannel(actor: Actor, channelId: string, page: { before?: string; limit: number }): Promise<{ files: ChannelFile[]; nextBefore: string | null }> {
+    const store = this.deps.store.read;
+    assertCan(actor, 'channel.read', { kind: 'channel', ...(await loadChannel(store, channelId, actor.userId)) });
+    const rows = await store.files.ofChannel(channelId, { ...page, limit: page.limit + 1 });
+    const more = rows.length > page.limit;
+    const shown = rows.slice(0, page.limit);
+    return {
+      files: shown.map((row) => ({ ...fileView(row), uploaderId: row.uploader_id, messageId: row.message_id! })),
+      nextBefore: more ? shown[shown.length - 1]!.id : null,
+    };
   }
 
   info(file: FileRow): FileInfo {

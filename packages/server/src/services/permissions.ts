@@ -120,6 +120,7 @@ export const RULES = {
   'directory.sync': { about: 'run the directory (LDAP/AD) sync and read its status', allow: [['workspace.admin'], ['system.admin']], audit: true },
   'org.browse': { about: 'browse the department tree and search people', allow: [['workspace.member']] },
   'org.person.read': { about: "read a person's org-chart profile", allow: [['workspace.member'], ['workspace.guest', 'own'], ['workspace.guest', 'shares_channel']] },
+  'prefs.own': { about: 'read and set one\'s own notification preferences and channel mutes', allow: [['workspace.guest', 'own']] },
   'permissions.read': { about: 'read this permission matrix', allow: [['workspace.admin'], ['system.admin']], audit: true },
 } satisfies Record<string, Rule>;
 

@@ -38,6 +38,18 @@ export class FileStore {
       .execute();
   }
 
+  /** Live files sent in a channel, newest first, below the `before` id when given. */
+  async ofChannel(channelId: string, page: { before?: string; limit: number }): Promise<FileRow[]> {
+    let query = this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('channel_id', '=', channelId)
+      .where('message_id', 'is not', null)
+      .where('deleted_at', 'is', null);
+    if (page.before !== undefined) query = query.where('id', '<', page.before);
+    return query.orderBy('id', 'desc').limit(page.limit).execute();
+  }
+
   /** Bytes held by live files, of one uploader or a whole workspace (each upload counts, shared blobs too). */
   async usage(by: { uploaderId: string } | { workspaceId: string }): Promise<number> {
     const query = this.db

@@ -454,6 +454,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '012_notification_prefs': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('notification_prefs')
+          .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id'))
+          .addColumn('desktop', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('channel_mutes')
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('channel_id', 'text', (c) => c.notNull().references('channels.id'))
+          .addColumn('muted_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('channel_mutes_pk', ['user_id', 'channel_id'])
+          .execute();
+      },
+    },
     '013_proof_nonces': {
       async up(db: Kysely<any>) {
         await db.schema
@@ -475,6 +492,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addPrimaryKeyConstraint('mqtt_sessions_pk', ['user_id', 'client_id'])
           .execute();
         await db.schema.createIndex('mqtt_sessions_expiry').on('mqtt_sessions').column('expires_at').execute();
+      },
+    },
+    '015_files_by_channel': {
+      async up(db: Kysely<any>) {
+        // A channel's file list, newest first (file ids sort by upload time).
+        await db.schema.createIndex('files_channel').on('files').columns(['channel_id', 'id']).execute();
       },
     },
   };

@@ -187,6 +187,10 @@ export interface Database {
   };
   /** Holders of the server-wide operator role (docs/identity.md, "Permissions"). `granted_by` is null for the first-run admin and the CLI. */
   system_admins: { user_id: string; granted_at: number; granted_by: string | null };
+  /** A person's desktop notification level (`all` | `mentions` | `none`); no row: `mentions`. */
+  notification_prefs: { user_id: string; desktop: string; updated_at: number };
+  /** Channels a person muted. */
+  channel_mutes: { user_id: string; channel_id: string; muted_at: number };
   /** Data keys wrapped by the CMK; `scope` is `channel:<id>` or `workspace:<id>` (the search index key). */
   data_keys: {
     id: string;

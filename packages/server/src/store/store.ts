@@ -9,6 +9,7 @@ import { FileStore } from './files.js';
 import { MessageStore } from './messages.js';
 import { MfaStore } from './mfa.js';
 import { MqttSessionStore } from './mqtt-sessions.js';
+import { NotificationPrefStore } from './notification-prefs.js';
 import { PasskeyStore } from './passkeys.js';
 import { SecurityStore } from './security.js';
 import { SsoStore } from './sso.js';
@@ -35,6 +36,7 @@ export interface Store {
   directory: DirectoryStore;
   dataKeys: DataKeyStore;
   mqttSessions: MqttSessionStore;
+  notificationPrefs: NotificationPrefStore;
   search: SearchIndex;
   /** Runs `work` in a savepoint of the current transaction: if it throws, its writes are undone. */
   withSavepoint<T>(work: () => Promise<T>): Promise<T>;
@@ -74,6 +76,7 @@ export function storeOver(db: Kysely<Database>, search: SearchFactory, compiled:
     directory: new DirectoryStore(db),
     dataKeys: new DataKeyStore(db),
     mqttSessions: new MqttSessionStore(db),
+    notificationPrefs: new NotificationPrefStore(db),
     search: search(db, compiled),
     async withSavepoint<T>(work: () => Promise<T>): Promise<T> {
       await db.executeQuery(SAVEPOINT);

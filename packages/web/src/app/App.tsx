@@ -7,6 +7,7 @@ import { SignIn } from '../auth/SignIn';
 import { SessionContext } from '../session/context';
 import { forgetDevice } from '../session/deviceStore';
 import { DirectoryProvider } from '../session/directory';
+import { NotificationPrefsProvider } from '../notify/notificationPrefs';
 import { resumeSession, sessionOf, type Session } from '../session/session';
 import { readSetupLink } from './setupRoute';
 import { readSsoReturn, type SsoReturn } from './ssoRoute';
@@ -100,7 +101,9 @@ export function App() {
       return (
         <SessionContext.Provider value={screen.session}>
           <DirectoryProvider>
-            <Workspace onSignOut={signOut} />
+            <NotificationPrefsProvider>
+              <Workspace onSignOut={signOut} />
+            </NotificationPrefsProvider>
           </DirectoryProvider>
         </SessionContext.Provider>
       );

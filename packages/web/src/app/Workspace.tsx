@@ -5,6 +5,7 @@ import { ChannelBrowser } from '../browse/ChannelBrowser';
 import { CreateChannel } from '../browse/CreateChannel';
 import { NewDm } from '../browse/NewDm';
 import { ChannelView } from '../channel/ChannelView';
+import { FilesPanel } from '../files/FilesPanel';
 import { MembersPanel } from '../members/MembersPanel';
 import { useNotifications } from '../notify/useNotifications';
 import { useUnreadTitle } from '../notify/useUnreadTitle';
@@ -60,7 +61,7 @@ export function Workspace({ onSignOut }: { onSignOut: () => void }) {
   const open = (id: string) => {
     setChannelId(id);
     setDialog(null);
-    if (panel?.kind === 'thread' || panel?.kind === 'pins' || panel?.kind === 'members') setPanel(null);
+    if (panel?.kind === 'thread' || panel?.kind === 'pins' || panel?.kind === 'members' || panel?.kind === 'files') setPanel(null);
   };
   const close = () => setDialog(null);
 
@@ -84,6 +85,7 @@ export function Workspace({ onSignOut }: { onSignOut: () => void }) {
           {panel.kind === 'members' && channelId && <MembersPanel channelId={channelId} onClose={() => setPanel(null)} onOpen={open} />}
           {panel.kind === 'pins' && channelId && <PinsPanel channelId={channelId} onClose={() => setPanel(null)} />}
           {panel.kind === 'search' && <SearchPanel onClose={() => setPanel(null)} onOpen={open} />}
+          {panel.kind === 'files' && channelId && <FilesPanel key={channelId} channelId={channelId} onClose={() => setPanel(null)} />}
         </aside>
       )}
       {dialog === 'switcher' && <QuickSwitcher onOpen={open} onClose={close} />}

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { Panel } from '../app/panels';
+import { MuteButton } from '../notify/MuteButton';
 import { useClientState } from '../session/context';
 import { useUserName } from '../session/directory';
 import { channelLabel, isConversation } from '../sidebar/labels';
@@ -33,7 +34,7 @@ export function ChannelView({ channelId, panel, onPanel }: Props) {
   const label = channelLabel(channel, name, me);
   const known = new Set(history.messages.map((m) => m.clientMsgId));
   const pending = outbox.filter((e) => e.channelId === channelId && e.threadRootId === undefined && !known.has(e.clientMsgId));
-  const toggle = (kind: 'members' | 'pins' | 'search') => onPanel(panel?.kind === kind ? null : { kind });
+  const toggle = (kind: 'members' | 'pins' | 'search' | 'files') => onPanel(panel?.kind === kind ? null : { kind });
 
   const editLast = () => {
     const last = [...history.messages].reverse().find((m) => m.senderId === me && !m.deleted);
@@ -58,6 +59,10 @@ export function ChannelView({ channelId, panel, onPanel }: Props) {
           <button type="button" onClick={() => toggle('search')} aria-pressed={panel?.kind === 'search'}>
             {t('search.title')}
           </button>
+          <button type="button" onClick={() => toggle('files')} aria-pressed={panel?.kind === 'files'}>
+            {t('fileList.title')}
+          </button>
+          <MuteButton channelId={channelId} />
         </div>
       </header>
       <MessageList

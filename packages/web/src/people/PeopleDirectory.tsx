@@ -1,41 +1,59 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useClientState, useSession } from '../session/context';
+import { useSession } from '../session/context';
 import { useDirectory } from '../session/directory';
 import { Dialog } from '../ui/Dialog';
-import { PresenceDot } from '../ui/PresenceDot';
+import { DepartmentTree } from './DepartmentTree';
+import { PersonList, type PersonRow } from './PersonList';
+import { ProfileCard } from './ProfileCard';
+import { useDepartmentMembers, useDepartmentTree, usePeopleSearch } from './useOrgChart';
 
-/** Everyone in the workspace, searchable by name or email, with presence and a way to message them. */
+/**
+ * The people directory: the department tree, the people of the chosen department (or everyone),
+ * a search by name (Korean syllables too) or email, and a person's profile card with a way to message them.
+ */
 export function PeopleDirectory({ onOpen, onClose }: { onOpen: (channelId: string) => void; onClose: () => void }) {
   const { t } = useTranslation();
   const { client } = useSession();
-  const { users, presence } = useDirectory();
-  const { user: me } = useClientState();
-  const [filter, setFilter] = useState('');
-  const q = filter.trim().toLocaleLowerCase();
-  const people = [...users.values()]
-    .filter((u) => !u.deactivated && (u.displayName.toLocaleLowerCase().includes(q) || u.email.toLocaleLowerCase().includes(q)))
-    .sort((a, b) => a.displayName.localeCompare(b.displayName));
+  const { users } = useDirectory();
+  const [query, setQuery] = useState('');
+  const [departmentId, setDepartmentId] = useState<string | null>(null);
+  const [profileId, setProfileId] = useState<string | null>(null);
+  const tree = useDepartmentTree();
+  const members = useDepartmentMembers(departmentId);
+  const found = usePeopleSearch(query);
+
+  const everyone: PersonRow[] = [...users.values()]
+    .filter((u) => !u.deactivated)
+    .sort((a, b) => a.displayName.localeCompare(b.displayName, 'ko'))
+    .map((u) => ({ userId: u.id, displayName: u.displayName, email: u.email, title: null }));
+  // Until the server answers (and for guests, who may not search the org chart), the people already known are filtered here.
+  const q = query.trim().toLocaleLowerCase();
+  const filtered = () => everyone.filter((p) => p.displayName.toLocaleLowerCase().includes(q) || p.email.toLocaleLowerCase().includes(q));
+  const people: PersonRow[] | undefined = q ? (found ?? filtered()) : departmentId ? (members === null ? [] : members) : everyone;
+
   const message = (userId: string) => void client.call('dm.open', { userIds: [userId] }).then((view) => onOpen(view.id), () => {});
 
   return (
-    <Dialog title={t('people.title')} onClose={onClose}>
-      <input type="search" aria-label={t('people.search')} placeholder={t('people.search')} value={filter} onChange={(e) => setFilter(e.target.value)} />
-      <ul className="browse-list" data-testid="people">
-        {people.length === 0 && <li>{t('people.none')}</li>}
-        {people.map((u) => (
-          <li key={u.id}>
-            <span>
-              <PresenceDot status={presence.get(u.id) ?? 'offline'} /> <strong>{u.displayName}</strong> <small>{u.email}</small> <small>· {t(`roles.${u.role}`)}</small>
-            </span>
-            {u.id !== me?.id && (
-              <button type="button" onClick={() => message(u.id)}>
-                {t('members.message')}
-              </button>
-            )}
-          </li>
-        ))}
-      </ul>
+    <Dialog title={t('people.title')} onClose={onClose} wide>
+      <input type="search" aria-label={t('people.search')} placeholder={t('people.search')} value={query} onChange={(e) => setQuery(e.target.value)} />
+      <div className="people-layout">
+        <div className="people-tree">
+          <button type="button" className={`link${departmentId === null ? ' selected' : ''}`} aria-pressed={departmentId === null} onClick={() => setDepartmentId(null)}>
+            {t('people.everyone')}
+          </button>
+          {/* Guests may not browse the org chart (null): they get the people they can see. */}
+          {tree === undefined ? <p>{t('common.loading')}</p> : tree && <DepartmentTree tree={tree} selected={departmentId} onSelect={setDepartmentId} />}
+        </div>
+        <div className="people-list" aria-live="polite" aria-busy={people === undefined}>
+          {people === undefined ? <p>{t('common.loading')}</p> : <PersonList people={people} onProfile={setProfileId} onMessage={message} />}
+        </div>
+        {profileId && (
+          <div className="people-profile">
+            <ProfileCard userId={profileId} onProfile={setProfileId} onMessage={message} />
+          </div>
+        )}
+      </div>
     </Dialog>
   );
 }

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { currentLanguage, setLanguage } from '../i18n';
 import { Dialog } from '../ui/Dialog';
+import { NotificationLevel } from './NotificationLevel';
 import { applyTheme, initialTheme, type Language, type Theme } from './prefs';
 
 export function Settings({ onClose }: { onClose: () => void }) {
@@ -55,6 +56,7 @@ export function Settings({ onClose }: { onClose: () => void }) {
             </button>
           )}
         </div>
+        <NotificationLevel />
       </div>
     </Dialog>
   );

@@ -1,6 +1,7 @@
 import type { ChannelView } from '@sotong/protocol';
 import { useTranslation } from 'react-i18next';
 import type { Dialog } from '../app/panels';
+import { useNotificationPrefs } from '../notify/notificationPrefs';
 import { useClientState } from '../session/context';
 import { useDirectory, useUserName } from '../session/directory';
 import { PresenceDot } from '../ui/PresenceDot';
@@ -84,7 +85,9 @@ function ChannelItem({ channel, current, onOpen }: { channel: ChannelView; curre
   const name = useUserName();
   const label = channelLabel(channel, name, user?.id);
   const other = channel.kind === 'dm' ? (channel.memberIds ?? []).find((id) => id !== user?.id) : undefined;
-  const unread = channel.unreadCount > 0 && !current;
+  // A muted channel counts only mentions.
+  const muted = useNotificationPrefs().isMuted(channel.id);
+  const unread = channel.unreadCount > 0 && !current && !muted;
   return (
     <li>
       <button
@@ -96,12 +99,17 @@ function ChannelItem({ channel, current, onOpen }: { channel: ChannelView; curre
       >
         {other ? <PresenceDot status={presence.get(other) ?? 'offline'} /> : <span aria-hidden="true">{channel.kind === 'private' ? '🔒' : channel.kind === 'group_dm' ? '👥' : '#'}</span>}
         <span className="label">{label}</span>
+        {muted && (
+          <span className="muted" role="img" aria-label={t('notifyPrefs.mutedChannel')} title={t('notifyPrefs.mutedChannel')}>
+            🔕
+          </span>
+        )}
         {channel.mentionCount > 0 && (
           <span className="badge mention" aria-label={t('sidebar.mentions', { count: channel.mentionCount })}>
             @{channel.mentionCount}
           </span>
         )}
-        {channel.unreadCount > 0 && (
+        {channel.unreadCount > 0 && !muted && (
           <span className="badge" data-testid="unread-badge" aria-label={t('sidebar.unread', { count: channel.unreadCount })}>
             {channel.unreadCount}
           </span>

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { redirectMessage, TestIdp, type ResponseOptions } from '@sotong/server/testing/saml-idp';
+import { redirectMessage, TestIdp, type ResponseOptions } from '@sotong/server/test-support/saml-idp';
 
 export interface IdpUser {
   nameId: string;
