@@ -28,6 +28,7 @@ import type { Services } from './services/dispatch.js';
 import { MessageService } from './services/messages.js';
 import { OrgChartService } from './services/org-chart.js';
 import { NotificationPrefService } from './services/notification-prefs.js';
+import { MqttSessionService } from './services/mqtt-sessions.js';
 import { SearchIndexer } from './services/search-indexer.js';
 import { SearchService } from './services/search.js';
 import { SsoService } from './services/sso.js';
@@ -121,6 +122,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
     search: new SearchService(deps, channels, indexer),
     org: new OrgChartService(deps),
     notificationPrefs: new NotificationPrefService(deps),
+    mqttSessions: new MqttSessionService(deps),
     ...(directory ? { directory } : {}),
   };
   const blobs = await openBlobStore(config, log, keys);

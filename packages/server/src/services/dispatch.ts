@@ -5,6 +5,7 @@ import type { DirectoryService } from './directory.js';
 import { loadChannel, type ServiceDeps } from './context.js';
 import type { MessageService } from './messages.js';
 import type { NotificationPrefService } from './notification-prefs.js';
+import type { MqttSessionService } from './mqtt-sessions.js';
 import { permissionMatrix } from './permission-matrix.js';
 import type { OrgChartService } from './org-chart.js';
 import { assertCan, type Actor } from './permissions.js';
@@ -25,6 +26,7 @@ export interface Services {
   search: SearchService;
   org: OrgChartService;
   notificationPrefs: NotificationPrefService;
+  mqttSessions: MqttSessionService;
   /** Present when an LDAP directory is configured. */
   directory?: DirectoryService;
 }

@@ -7,12 +7,12 @@ import { encodeFrame } from '../../realtime/hub.js';
 import { Session, type AuthRequest, type Outcome, type SessionDeps, type Sink } from '../../realtime/session.js';
 import { qos0Publish, route } from './frames.js';
 import { connackCode, refusalCode, V4_CONNACK, V4_SUBACK_FAILURE, V5 } from './reason-codes.js';
-import type { KeptSessions } from './sessions.js';
+import type { MqttSessionService } from '../../services/mqtt-sessions.js';
 import { channelTopic, parseFilter, parseTarget, userTopic, type UserStream } from './topics.js';
 
 export interface MqttDeps {
   session: SessionDeps;
-  kept: KeptSessions;
+  kept: MqttSessionService;
   /** The open connection of each (user, client id): a new CONNECT with the same pair takes over. */
   live: Map<string, MqttConnection>;
   /** Longest a session with clean start off is kept after its connection ends. */

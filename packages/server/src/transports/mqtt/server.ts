@@ -7,7 +7,6 @@ import type { SessionDeps } from '../../realtime/session.js';
 import { serverTlsOptions, type TlsMaterial } from '../tls.js';
 import type { UpgradeRouter } from '../upgrade-router.js';
 import { MqttConnection, type MqttDeps } from './connection.js';
-import { KeptSessions } from './sessions.js';
 
 /** How often kept sessions past their expiry are deleted (an expired one is never handed out anyway). */
 const KEPT_SWEEP_MS = 60_000;
@@ -35,7 +34,7 @@ export async function startMqtt(options: MqttOptions, session: SessionDeps): Pro
   const connections = new Set<MqttConnection>();
   const deps: MqttDeps = {
     session,
-    kept: new KeptSessions(session.services.deps.queue),
+    kept: session.services.mqttSessions,
     live: new Map(),
     maxSessionExpirySeconds: options.maxSessionExpirySeconds,
     idleTimeoutMs: options.idleTimeoutMs,

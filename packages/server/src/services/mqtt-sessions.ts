@@ -1,4 +1,4 @@
-import type { CommitQueue } from '../../services/commit-queue.js';
+import type { ServiceDeps } from './context.js';
 
 /**
  * What an MQTT session with clean start off keeps between connections: its subscriptions and,
@@ -23,11 +23,12 @@ interface StoredState {
   cursors: [string, number][];
 }
 
-export class KeptSessions {
-  constructor(private readonly queue: CommitQueue) {}
+/** The MQTT transport's kept sessions, in the store (the transport itself touches no store). */
+export class MqttSessionService {
+  constructor(private readonly deps: ServiceDeps) {}
 
   async take(userId: string, clientId: string, now = Date.now()): Promise<KeptSession | undefined> {
-    const row = await this.queue.run(async (tx) => ({ result: await tx.mqttSessions.take(userId, clientId, now) }));
+    const row = await this.deps.queue.run(async (tx) => ({ result: await tx.mqttSessions.take(userId, clientId, now) }));
     if (!row) return undefined;
     const state = JSON.parse(row.state) as StoredState;
     return { userId, clientId, channels: new Map(state.channels), userStreams: new Map(state.userStreams), cursors: new Map(state.cursors), expiresAt: row.expires_at };
@@ -35,10 +36,10 @@ export class KeptSessions {
 
   async keep(session: KeptSession): Promise<void> {
     const state: StoredState = { channels: [...session.channels], userStreams: [...session.userStreams], cursors: [...session.cursors] };
-    await this.queue.run(async (tx) => ({ result: await tx.mqttSessions.keep(session.userId, session.clientId, JSON.stringify(state), session.expiresAt) }));
+    await this.deps.queue.run(async (tx) => ({ result: await tx.mqttSessions.keep(session.userId, session.clientId, JSON.stringify(state), session.expiresAt) }));
   }
 
   async sweep(now = Date.now()): Promise<number> {
-    return this.queue.run(async (tx) => ({ result: await tx.mqttSessions.dropExpired(now) }));
+    return this.deps.queue.run(async (tx) => ({ result: await tx.mqttSessions.dropExpired(now) }));
   }
 }
