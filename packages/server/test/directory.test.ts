@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Attribute, Change } from 'ldapts';
 import type { AuditEvent, ChannelMember, ChannelView, Department, Device, DirectorySyncResult, Person, Profile, SessionGranted, User } from '@sotong/protocol';
-import { ALEX, CEO, companyEntries, GROUPS, HANA, JISOO, MINSU, PEOPLE, SALES, TEMP, type FixturePerson } from './support/directory-fixtures.js';
+import { ALEX, CEO, companyEntries, directoryEnv, GROUPS, HANA, JISOO, MINSU, PEOPLE, SALES, TEMP, type FixturePerson } from './support/directory-fixtures.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { startSlapd, type Slapd } from './support/slapd.js';
 import { TestClient } from './support/ws-client.js';
@@ -10,20 +10,6 @@ import { rememberDevice, TestDevice, totpCode } from '../src/testing.js';
 
 type HttpError = { status: number; body: { code: string; message: string } };
 const refusedWith = (status: number, code: string) => (err: HttpError) => err.status === status && err.body.code === code;
-
-function directoryEnv(slapd: Slapd, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    SOTONG_LDAP_URL: slapd.url,
-    SOTONG_LDAP_STARTTLS: 'true',
-    SOTONG_LDAP_CA_FILE: slapd.caFile,
-    SOTONG_LDAP_BIND_DN: slapd.adminDn,
-    SOTONG_LDAP_BIND_PASSWORD: slapd.adminPassword,
-    SOTONG_LDAP_USER_BASE: PEOPLE,
-    SOTONG_LDAP_GROUP_BASE: GROUPS,
-    SOTONG_LDAP_SYNC_INTERVAL_SECONDS: '0',
-    ...extra,
-  };
-}
 
 async function auditOf(server: SpawnedServer, adminToken: string): Promise<AuditEvent[]> {
   return (await server.request<{ events: AuditEvent[] }>('GET', '/api/v1/admin/audit?limit=500', undefined, adminToken)).events;

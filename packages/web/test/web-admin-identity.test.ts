@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
-import { companyEntries, GROUPS, PEOPLE } from '@sotong/server/test-support/directory-fixtures';
+import { companyEntries, directoryEnv } from '@sotong/server/test-support/directory-fixtures';
 import { TestIdp } from '@sotong/server/test-support/saml-idp';
 import { startSlapd, type Slapd } from '@sotong/server/test-support/slapd';
 import type { Browser, Page } from 'playwright-core';
@@ -23,17 +23,7 @@ describe('web admin console: directory, SSO and the device policy', () => {
   before(async () => {
     slapd = await startSlapd({ entries: companyEntries() });
     server = await spawnServer({
-      env: {
-        SOTONG_LDAP_URL: slapd.url,
-        SOTONG_LDAP_STARTTLS: 'true',
-        SOTONG_LDAP_CA_FILE: slapd.caFile,
-        SOTONG_LDAP_BIND_DN: slapd.adminDn,
-        SOTONG_LDAP_BIND_PASSWORD: slapd.adminPassword,
-        SOTONG_LDAP_USER_BASE: PEOPLE,
-        SOTONG_LDAP_GROUP_BASE: GROUPS,
-        SOTONG_LDAP_SYNC_INTERVAL_SECONDS: '0',
-        SOTONG_SAML: idp.settings(),
-      },
+      env: directoryEnv(slapd, { SOTONG_SAML: idp.settings() }),
     });
     browser = await launchBrowser();
   });

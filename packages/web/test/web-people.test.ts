@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { DirectorySyncResult } from '@sotong/protocol';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
-import { companyEntries, GROUPS, PEOPLE } from '@sotong/server/test-support/directory-fixtures';
+import { companyEntries, directoryEnv } from '@sotong/server/test-support/directory-fixtures';
 import { startSlapd, type Slapd } from '@sotong/server/test-support/slapd';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, newPage, pageErrors, screenshot, signIn } from './support/browser.js';
@@ -23,16 +23,7 @@ describe('web client: people directory and org chart', { skip: noSlapd }, () => 
   before(async () => {
     slapd = await startSlapd({ entries: companyEntries() });
     server = await spawnServer({
-      env: {
-        SOTONG_LDAP_URL: slapd.url,
-        SOTONG_LDAP_STARTTLS: 'true',
-        SOTONG_LDAP_CA_FILE: slapd.caFile,
-        SOTONG_LDAP_BIND_DN: slapd.adminDn,
-        SOTONG_LDAP_BIND_PASSWORD: slapd.adminPassword,
-        SOTONG_LDAP_USER_BASE: PEOPLE,
-        SOTONG_LDAP_GROUP_BASE: GROUPS,
-        SOTONG_LDAP_SYNC_INTERVAL_SECONDS: '0',
-      },
+      env: directoryEnv(slapd),
     });
     const synced = await server.request<DirectorySyncResult>('POST', '/api/v1/admin/directory/sync', {}, await server.adminToken());
     assert.deepEqual(synced.departments, { added: 3, updated: 0, removed: 0 });

@@ -1,11 +1,26 @@
 import { randomBytes } from 'node:crypto';
-import { SUFFIX, type LdapEntry } from './slapd.js';
+import { SUFFIX, type LdapEntry, type Slapd } from './slapd.js';
 
 export const PEOPLE = `ou=people,${SUFFIX}`;
 export const GROUPS = `ou=groups,${SUFFIX}`;
 export const DEV = `ou=개발팀,${PEOPLE}`;
 export const PLATFORM = `ou=플랫폼파트,${DEV}`;
 export const SALES = `ou=영업팀,${PEOPLE}`;
+
+/** A server's settings for this company's directory on `slapd` (StartTLS, on-demand sync only). */
+export function directoryEnv(slapd: Slapd, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    SOTONG_LDAP_URL: slapd.url,
+    SOTONG_LDAP_STARTTLS: 'true',
+    SOTONG_LDAP_CA_FILE: slapd.caFile,
+    SOTONG_LDAP_BIND_DN: slapd.adminDn,
+    SOTONG_LDAP_BIND_PASSWORD: slapd.adminPassword,
+    SOTONG_LDAP_USER_BASE: PEOPLE,
+    SOTONG_LDAP_GROUP_BASE: GROUPS,
+    SOTONG_LDAP_SYNC_INTERVAL_SECONDS: '0',
+    ...extra,
+  };
+}
 
 export interface FixturePerson {
   uid: string;
