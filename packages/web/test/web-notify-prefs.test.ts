@@ -67,16 +67,20 @@ describe('web client: notification preferences', () => {
   }
   const inOpenChannel = (text: string) => () => messages(page, text).waitFor();
   const savedPrefs = () => server.request<NotificationPrefs>('GET', '/api/v1/me/notifications', undefined, aliceToken);
+  /** The page shows a choice at once and saves it on its way: wait (up to 5 s) for the server to hold it. */
+  async function saved(holds: (prefs: NotificationPrefs) => boolean, what: string) {
+    for (let tries = 0; !holds(await savedPrefs()); tries++) {
+      assert.ok(tries < 50, `${what} reached the server`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   async function chooseLevel(label: string, level: NotificationPrefs['desktop']) {
     await page.getByRole('button', { name: 'Settings' }).click();
     const settings = page.getByRole('dialog', { name: 'Settings' });
     const group = settings.getByRole('group', { name: 'Notify me on the desktop about' });
     await group.getByRole('radio', { name: label }).check();
-    for (let tries = 0; (await savedPrefs()).desktop !== level; tries++) {
-      assert.ok(tries < 50, `the choice ${level} reached the server`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await saved((prefs) => prefs.desktop === level, `the choice ${level}`);
     await settings.getByRole('button', { name: 'Close' }).click();
   }
 
@@ -125,6 +129,7 @@ describe('web client: notification preferences', () => {
     const mute = page.getByRole('button', { name: 'Mute', exact: true });
     await mute.click();
     await page.locator('.channel-tools button[aria-pressed=true]', { hasText: 'Mute' }).waitFor();
+    await saved((prefs) => prefs.mutedChannelIds.length > 0, 'the mute');
     assert.deepEqual((await savedPrefs()).mutedChannelIds, [random.id]);
     await openChannel(page, 'general');
 
