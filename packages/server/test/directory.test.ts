@@ -286,7 +286,11 @@ describe('LDAP directory (Active Directory preset, LDAPS, scheduled sync)', () =
     assert.equal(profile.employeeNumber, '1001', 'employeeID');
     assert.equal(profile.displayName, '김민수', 'displayName');
     assert.deepEqual(profile.departmentPath.map((d) => d.name), ['개발팀']);
-    const status = await server.request<{ intervalSeconds: number; last: DirectorySyncResult }>('GET', '/api/v1/admin/directory', undefined, adminToken);
+    // People are in as the sync writes them; its result is recorded when the whole run ends.
+    const status = await eventually('the scheduled sync to finish', async () => {
+      const answer = await server.request<{ intervalSeconds: number; last: DirectorySyncResult | null }>('GET', '/api/v1/admin/directory', undefined, adminToken);
+      return answer.last ? { ...answer, last: answer.last } : undefined;
+    });
     assert.equal(status.intervalSeconds, 1);
     assert.equal(status.last.trigger, 'scheduled');
   });
