@@ -12,7 +12,14 @@ describe('a reader that stops reading', () => {
 
   before(async () => {
     server = await spawnServer({
-      env: { SOTONG_OUTBOUND_QUEUE_BYTES: String(256 * 1024), SOTONG_COMMANDS_PER_SECOND: '100000', SOTONG_COMMAND_BURST: '100000' },
+      // Alice's 600 sends may take under two seconds: past the per-user budget (100/s, burst 400) too.
+      env: {
+        SOTONG_OUTBOUND_QUEUE_BYTES: String(256 * 1024),
+        SOTONG_COMMANDS_PER_SECOND: '100000',
+        SOTONG_COMMAND_BURST: '100000',
+        SOTONG_USER_COMMANDS_PER_SECOND: '100000',
+        SOTONG_USER_COMMAND_BURST: '100000',
+      },
     });
     [alice, bob, carol] = await Promise.all([person(server, 'Alice'), person(server, 'Bob'), person(server, 'Carol')]);
   });
