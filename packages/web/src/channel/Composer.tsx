@@ -1,5 +1,5 @@
 import type { User } from '@sotong/protocol';
-import { useEffect, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type ClipboardEvent, type DragEvent, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { UploadList } from '../files/UploadList';
 import { useUploads } from '../files/useUploads';
@@ -37,9 +37,21 @@ export function Composer({ channelId, threadRootId, label, onEditLast, id }: Pro
   const composing = useRef(false);
   const lastTyping = useRef(0);
   const box = useRef<HTMLTextAreaElement>(null);
+  /** Where the caret goes once the text set with it is in the box. */
+  const pendingCaret = useRef<{ position: number; focus: boolean } | null>(null);
   const { uploads, add, remove, clear, ready, fileIds } = useUploads(channelId);
 
   useEffect(() => saveDraft(key, text), [key, text]);
+
+  // In the same commit as the text, before the browser handles another key: a caret placed a frame
+  // later (requestAnimationFrame) lands in the middle of whatever was typed meanwhile.
+  useLayoutEffect(() => {
+    const caretAt = pendingCaret.current;
+    if (!caretAt || !box.current) return;
+    pendingCaret.current = null;
+    if (caretAt.focus) box.current.focus();
+    box.current.setSelectionRange(caretAt.position, caretAt.position);
+  });
 
   const query = dismissed ? undefined : mentionQuery(text, caret);
   const candidates = query ? mentionCandidates(users.values(), query.query) : [];
@@ -66,7 +78,7 @@ export function Composer({ channelId, threadRootId, label, onEditLast, id }: Pro
     setText(next);
     const position = before.length + inserted.length;
     setCaret(position);
-    requestAnimationFrame(() => box.current?.setSelectionRange(position, position));
+    pendingCaret.current = { position, focus: false };
   }
 
   function insert(piece: string) {
@@ -74,10 +86,7 @@ export function Composer({ channelId, threadRootId, label, onEditLast, id }: Pro
     const position = caret + piece.length;
     setText(next);
     setCaret(position);
-    requestAnimationFrame(() => {
-      box.current?.focus();
-      box.current?.setSelectionRange(position, position);
-    });
+    pendingCaret.current = { position, focus: true };
   }
 
   function send() {
