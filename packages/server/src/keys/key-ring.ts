@@ -39,10 +39,14 @@ interface Current {
   uses: number;
   /** Uses counted here but not yet added to the row. */
   unsaved: number;
+  /** When it last moved to the recent end of `current`. */
+  touchedAt: number;
 }
 
 /** Uses are written back to the row in steps of this many (the count is advisory across nodes). */
 const USES_FLUSH = 1000;
+/** A current key in use moves to the recent end of the LRU order at most this often: a Map re-insert per message is not free. */
+const TOUCH_EVERY_MS = 1000;
 
 /** The server-wide key scope blobs were sealed under before they took their channel's key (`SBL1`, still read). */
 export const BLOB_SCOPE = 'blobs';
@@ -81,6 +85,11 @@ export class KeyRing {
     await this.currentOf(workspaceId, channelScope(channelId), true);
   }
 
+  /** Whether `prepareChannel` would find nothing to do: the send path asks this first, with no promise. */
+  channelReady(channelId: string): boolean {
+    return this.ready(channelScope(channelId)) !== undefined;
+  }
+
   /**
    * The channel's current key without any I/O, for sealing inside a store transaction (where the
    * KMS and a new key's own transaction cannot be waited for): `prepareChannel` must have run just
@@ -99,7 +108,7 @@ export class KeyRing {
 
   /** The workspace's search index key: one per workspace, never rolled over (the index would have to be rebuilt). */
   async indexKey(workspaceId: string): Promise<DataKey> {
-    const current = await this.currentOf(workspaceId, workspaceScope(workspaceId), false);
+    const current = this.ready(workspaceScope(workspaceId)) ?? (await this.currentOf(workspaceId, workspaceScope(workspaceId), false));
     return { id: current.row.id, key: current.key, workspaceId, scope: current.row.scope };
   }
 
@@ -178,14 +187,22 @@ export class KeyRing {
     this.forget(() => true);
   }
 
+  /** The scope's current key if it is in memory, in its lifetime and checked with the KMS within the TTL. */
+  private ready(scope: string): Current | undefined {
+    const current = this.current.get(scope);
+    if (!current || !this.withinGrace() || this.expired(current)) return undefined;
+    const now = this.now();
+    if (now - (this.cache.get(current.row.id)?.checkedAt ?? 0) >= this.options.cacheTtlMs) return undefined;
+    if (now - current.touchedAt >= TOUCH_EVERY_MS) this.setCurrent(scope, current);
+    return current;
+  }
+
   private async currentOf(workspaceId: string, scope: string, expires: boolean): Promise<Current> {
     this.dropKeysPastGrace();
+    const ready = this.ready(scope);
+    if (ready) return ready;
     let current = this.current.get(scope);
     if (current && !this.expired(current)) {
-      if (this.now() - (this.cache.get(current.row.id)?.checkedAt ?? 0) < this.options.cacheTtlMs) {
-        this.setCurrent(scope, current);
-        return current;
-      }
       // Stale: re-read the row (another process may have retired or shredded it) and re-check with the KMS.
       const row = await this.store.read.dataKeys.byId(current.row.id);
       if (!row) {
@@ -218,7 +235,7 @@ export class KeyRing {
     if (newest) {
       // This node's own count may be ahead of the row's (it is written back in steps).
       const mine = old?.row.id === newest.id ? old : undefined;
-      const candidate: Current = { row: newest, key: Buffer.alloc(0), uses: Math.max(newest.uses, mine?.uses ?? 0), unsaved: mine?.unsaved ?? 0 };
+      const candidate: Current = { row: newest, key: Buffer.alloc(0), uses: Math.max(newest.uses, mine?.uses ?? 0), unsaved: mine?.unsaved ?? 0, touchedAt: 0 };
       if (!this.expired(candidate)) {
         candidate.key = (await this.keyById(newest.id)).key;
         this.setCurrent(scope, candidate);
@@ -262,18 +279,19 @@ export class KeyRing {
       // Another node made this version first: use theirs.
       const winner = await this.store.read.dataKeys.newest(scope);
       if (!winner || winner.version < version) throw err;
-      const theirs: Current = { row: winner, key: (await this.keyById(winner.id)).key, uses: winner.uses, unsaved: 0 };
+      const theirs: Current = { row: winner, key: (await this.keyById(winner.id)).key, uses: winner.uses, unsaved: 0, touchedAt: 0 };
       this.setCurrent(scope, theirs);
       return theirs;
     }
     if (old && old.unsaved > 0) this.flushUses(old);
-    const fresh: Current = { row, key: this.remember(row, generated.plaintext), uses: 0, unsaved: 0 };
+    const fresh: Current = { row, key: this.remember(row, generated.plaintext), uses: 0, unsaved: 0, touchedAt: 0 };
     this.setCurrent(scope, fresh);
     return fresh;
   }
 
   /** Current keys are bounded like the cache: the least recently used scope goes first (its uses written back). */
   private setCurrent(scope: string, current: Current): void {
+    current.touchedAt = this.now();
     this.current.delete(scope);
     this.current.set(scope, current);
     while (this.current.size > this.options.cacheSize) {

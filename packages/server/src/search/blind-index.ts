@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { inspect } from 'node:util';
+import { TwoGenerationCache } from '../two-generation-cache.js';
 import { queryPhrases, tokenize } from './tokenize.js';
 
 /** Bits of each keyed token kept: 80 (collisions among even 10⁸ distinct tokens are improbable). */
@@ -24,13 +25,16 @@ export const TOKEN_CACHE_SIZE = 8192;
  * which messages share tokens and how often each occurs, though not what they are.
  */
 export class BlindIndex {
-  /** Token → keyed token, least recently used first. It maps words to their hashes: never logged (see below). */
-  readonly #cache = new Map<string, string>();
+  /** Token → keyed token. It maps words to their hashes: never logged (see below). */
+  readonly #cache: TwoGenerationCache<string, string>;
+  readonly #keyed = (input: string) => this.keyed(input);
 
   constructor(
     private readonly key: Buffer,
-    private readonly cacheSize = TOKEN_CACHE_SIZE,
-  ) {}
+    cacheSize = TOKEN_CACHE_SIZE,
+  ) {
+    this.#cache = new TwoGenerationCache(cacheSize);
+  }
 
   /** Logs and errors show neither the key nor the cached words. */
   toJSON(): string {
@@ -59,17 +63,7 @@ export class BlindIndex {
   }
 
   private hash(domain: 't' | 'c', token: string): string {
-    const input = `${domain}\0${token}`;
-    const cached = this.#cache.get(input);
-    if (cached !== undefined) {
-      this.#cache.delete(input);
-      this.#cache.set(input, cached);
-      return cached;
-    }
-    const keyed = this.keyed(input);
-    this.#cache.set(input, keyed);
-    if (this.#cache.size > this.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
-    return keyed;
+    return this.#cache.getOrMake(`${domain}\0${token}`, this.#keyed);
   }
 
   private keyed(input: string): string {
