@@ -157,6 +157,7 @@ export async function openCore(config: Config, log: Logger = createLogger(config
       blobs.close?.();
       presence.close();
       await bus.close();
+      await atRest.close();
       await keys.close();
       await keys.provider.close();
       await store.close();

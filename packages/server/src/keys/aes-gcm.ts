@@ -6,12 +6,24 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
 export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  return sealAfter(EMPTY, key, [plaintext], aad);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `header ‖ seal(key, concat(plaintextParts), aad)` in one buffer: the header is stored in the
+ * clear (and should be in `aad` if it matters), the parts are encrypted without being joined first.
+ */
+export function sealAfter(header: Uint8Array, key: Buffer, plaintextParts: readonly Uint8Array[], aad: Uint8Array): Buffer {
   const nonce = randomFromPool(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
+  const pieces: Uint8Array[] = [header, nonce];
+  for (const part of plaintextParts) pieces.push(cipher.update(part));
   cipher.final();
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+  pieces.push(cipher.getAuthTag());
+  return Buffer.concat(pieces);
 }
 
 /** The plaintext, or undefined if the bytes, the key or the associated data are not the ones sealed. */

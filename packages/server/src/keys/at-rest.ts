@@ -3,8 +3,9 @@ import { BlindIndex } from '../search/blind-index.js';
 import { queryPhrases, tokenize } from '../search/tokenize.js';
 import type { MessageRow, NewMessage } from '../store/schema.js';
 import type { Store, StoreProvider } from '../store/store.js';
+import { CryptoOffload } from './crypto-offload.js';
 import type { KeyRing } from './key-ring.js';
-import { openContent, SEALED_V1, sealWith } from './sealed.js';
+import { openContent, SEALED_V1, sealingJob, sealWith } from './sealed.js';
 
 type MessageStore = Store['messages'];
 
@@ -37,6 +38,13 @@ const PASSES_THROUGH = new Set([
 /** A message version is bound to its id and its time (created, or edited), so versions cannot be swapped either. */
 const versionId = (messageId: string, at: number | string) => `${messageId}@${Number(at)}`;
 
+/** A new message as its transaction will store it: the tokens to index, and its content as stored. */
+export interface PreparedMessage {
+  tokens: string[];
+  content_format: string;
+  content: Uint8Array;
+}
+
 function isSealedRow(value: unknown): value is MessageRow {
   const row = value as MessageRow | null;
   return typeof row === 'object' && row !== null && row.content_format === SEALED_V1 && typeof row.channel_id === 'string' && row.content.byteLength > 0;
@@ -55,10 +63,12 @@ export class AtRest {
   /** Channel → workspace, which never changes: saves a read per message. */
   private readonly workspaceOf = new Map<string, string>();
   /**
-   * One blind index (and its token cache) per index key, for as long as the key ring holds that
-   * key in memory: a shredded or evicted key takes its cache with it.
+   * One blind index (and its token cache) per index key for queries, for as long as the key ring
+   * holds that key in memory: a shredded or evicted key takes its cache with it. (A document's
+   * tokens are made on the crypto worker.)
    */
   private readonly indexes = new WeakMap<Buffer, BlindIndex>();
+  private readonly offload = new CryptoOffload();
 
   constructor(
     readonly ring: KeyRing,
@@ -73,6 +83,41 @@ export class AtRest {
    */
   async prepare(workspaceId: string, channelId: string, text: string): Promise<string[]> {
     if (!this.enabled) return tokenize(text);
+    await this.ready(workspaceId, channelId);
+    const indexKey = await this.ring.indexKey(workspaceId);
+    return this.offload.documentTokens(indexKey.id, indexKey.key, text);
+  }
+
+  /**
+   * `prepare` for a new message, sealing its content too, so that its transaction has only to
+   * store it. Both happen on the crypto worker, off the event loop. The id and time are the
+   * row's: they are bound into the ciphertext.
+   */
+  async prepareMessage(
+    workspaceId: string,
+    channelId: string,
+    message: { id: string; createdAt: number; text: string; format: string; content: Uint8Array },
+  ): Promise<PreparedMessage> {
+    if (!this.enabled) return { tokens: tokenize(message.text), content_format: message.format, content: message.content };
+    await this.ready(workspaceId, channelId);
+    const indexKey = await this.ring.indexKey(workspaceId);
+    const key = this.ring.preparedKey(channelId);
+    if (!key) throw new SotongError('internal', `the content key of channel ${channelId} was not ready`, { reason: 'key_not_prepared' });
+    const binding = { workspaceId: key.workspaceId, channelId, kind: 'message', recordId: versionId(message.id, message.createdAt) };
+    const [tokens, sealed] = await Promise.all([
+      this.offload.documentTokens(indexKey.id, indexKey.key, message.text),
+      this.offload.seal(sealingJob(key, binding, message.format, message.content)),
+    ]);
+    return { tokens, content_format: SEALED_V1, content: sealed };
+  }
+
+  /** Stops the crypto worker; what is still queued there is refused. */
+  close(): Promise<void> {
+    return this.offload.close();
+  }
+
+  /** The channel's content key and the workspace's index key in memory; the channel checked to be the workspace's. */
+  private async ready(workspaceId: string, channelId: string): Promise<void> {
     // No key is made for a channel that does not exist, or is another workspace's.
     if (this.workspaceOf.get(channelId) !== workspaceId) {
       const channel = await this.store.read.channels.byId(channelId);
@@ -80,8 +125,7 @@ export class AtRest {
       if (this.workspaceOf.size >= 100_000) this.workspaceOf.clear();
       this.workspaceOf.set(channelId, workspaceId);
     }
-    await this.ring.prepareChannel(workspaceId, channelId);
-    return (await this.blindIndex(workspaceId)).documentTokens(text);
+    if (!this.ring.channelReady(channelId)) await this.ring.prepareChannel(workspaceId, channelId);
   }
 
   /** A search query as the index holds it: keyed tokens when on. */

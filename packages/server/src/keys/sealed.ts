@@ -1,5 +1,5 @@
 import { KeyRejectedError } from './provider.js';
-import { open, seal } from './aes-gcm.js';
+import { open, sealAfter } from './aes-gcm.js';
 import { channelScope, type DataKey, type KeyRing } from './key-ring.js';
 
 /** Content encrypted at rest under a channel's data key (see docs/encryption.md for the layout). */
@@ -16,10 +16,20 @@ export interface Binding {
   recordId: string;
 }
 
-const encoder = new TextEncoder();
+function associatedData(b: Binding, keyId: string): Buffer {
+  return Buffer.from(['sotong', SEALED_V1, b.workspaceId, b.channelId, b.kind, b.recordId, keyId].join('\0'));
+}
 
-function associatedData(b: Binding, keyId: string): Uint8Array {
-  return encoder.encode(['sotong', SEALED_V1, b.workspaceId, b.channelId, b.kind, b.recordId, keyId].join('\0'));
+/** The plaintext's first bytes for an inner format: its length and the format (a handful of formats, made once each). */
+const innerFormatPrefixes = new Map<string, Buffer>();
+function innerFormatPrefix(format: string): Buffer {
+  let prefix = innerFormatPrefixes.get(format);
+  if (!prefix) {
+    const bytes = Buffer.from(format);
+    prefix = Buffer.concat([Buffer.from([bytes.length]), bytes]);
+    if (innerFormatPrefixes.size < 64) innerFormatPrefixes.set(format, prefix);
+  }
+  return prefix;
 }
 
 /**
@@ -31,12 +41,27 @@ export async function sealContent(ring: KeyRing, binding: Binding, format: strin
   return sealWith(await ring.sealingKey(binding.workspaceId, binding.channelId), binding, format, content);
 }
 
+/** What sealing content as `sealed/v1` takes, to be done here (`sealWith`) or in a worker (crypto-offload.ts). */
+export interface SealingJob {
+  key: Buffer;
+  /** Stored in the clear before the nonce: version and key id. */
+  header: Uint8Array;
+  /** The plaintext, in parts: inner format prefix, then content. */
+  parts: Uint8Array[];
+  aad: Uint8Array;
+}
+
+export function sealingJob({ id, key }: DataKey, binding: Binding, format: string, content: Uint8Array): SealingJob {
+  const header = Buffer.allocUnsafe(2 + id.length);
+  header[0] = VERSION;
+  header[1] = header.write(id, 2, 'ascii');
+  return { key, header, parts: [innerFormatPrefix(format), content], aad: associatedData(binding, id) };
+}
+
 /** Sealing with a key at hand: no I/O, so it can run inside a store transaction. */
-export function sealWith({ id, key }: DataKey, binding: Binding, format: string, content: Uint8Array): { format: string; content: Uint8Array } {
-  const inner = encoder.encode(format);
-  const plaintext = Buffer.concat([Buffer.from([inner.length]), inner, content]);
-  const keyId = encoder.encode(id);
-  return { format: SEALED_V1, content: Buffer.concat([Buffer.from([VERSION, keyId.length]), keyId, seal(key, plaintext, associatedData(binding, id))]) };
+export function sealWith(dataKey: DataKey, binding: Binding, format: string, content: Uint8Array): { format: string; content: Uint8Array } {
+  const job = sealingJob(dataKey, binding, format, content);
+  return { format: SEALED_V1, content: sealAfter(job.header, job.key, job.parts, job.aad) };
 }
 
 /**

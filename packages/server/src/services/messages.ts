@@ -15,7 +15,11 @@ export class MessageService {
 
   async send(actor: Actor, args: ParsedArgs<'message.send'>): Promise<Message> {
     this.checkText(args.text, args.fileIds.length > 0);
-    const tokens = await this.deps.atRest.prepare(actor.workspaceId, args.channelId, args.text);
+    // Id and time are fixed before the transaction: the content is sealed under them, off the event loop.
+    const now = this.deps.now();
+    const id = newId('m', now);
+    const plain = encodeText(args.text);
+    const prepared = await this.deps.atRest.prepareMessage(actor.workspaceId, args.channelId, { id, createdAt: now, text: args.text, ...plain });
     return this.deps.queue.run(async (tx) => {
       const ctx = await loadChannel(tx, args.channelId, actor.userId);
       assertCan(actor, 'channel.post', { kind: 'channel', ...ctx });
@@ -24,22 +28,20 @@ export class MessageService {
       const root = args.threadRootId ? await this.threadRoot(tx, args.channelId, args.threadRootId) : null;
       const files = await claimFiles(tx, actor, args.channelId, args.fileIds);
 
-      const now = this.deps.now();
       const seq = await tx.channels.nextSeq(args.channelId, Number(ctx.channel.last_seq));
       const facts = factsOf(args.text);
       const needsMembers = facts.mentionedUserIds.length > 0 || facts.mentionsHere;
       const mentioned = needsMembers ? this.mentionedMembers(facts, await tx.channels.memberIds(args.channelId), actor.userId) : [];
-      const { format, content } = encodeText(args.text);
       const row: MessageRow = {
         pk: 0,
-        id: newId('m', now),
+        id,
         channel_id: args.channelId,
         seq,
         sender_id: actor.userId,
         client_msg_id: args.clientMsgId,
         thread_root_id: root?.id ?? null,
-        content_format: format,
-        content,
+        content_format: prepared.content_format,
+        content: prepared.content,
         created_at: now,
         edited_at: null,
         deleted_at: null,
@@ -53,7 +55,7 @@ export class MessageService {
       const { pk: _generated, ...insertable } = row;
       row.pk = await tx.messages.insert(insertable);
       await tx.files.attach(args.fileIds, row.id);
-      await tx.search.index(row.pk, tokens);
+      await tx.search.index(row.pk, prepared.tokens);
       if (mentioned.length > 0) await tx.messages.replaceMentions(row.id, args.channelId, seq, mentioned);
       if (root) await tx.messages.addReply(root.id, now);
       else await tx.channels.advanceRead(args.channelId, actor.userId, seq);
@@ -66,7 +68,7 @@ export class MessageService {
         actorId: actor.userId,
         at: now,
         type: 'message.posted',
-        message: { ...messageView(row, [], mentioned, files.map((f) => fileView({ ...f, message_id: row.id }))), unreadCount },
+        message: { ...messageView({ ...row, content_format: plain.format, content: plain.content }, [], mentioned, files.map((f) => fileView({ ...f, message_id: row.id }))), unreadCount },
       };
       await tx.events.append(eventRow(event));
       return { result: event.message, publish: published([event]) };
