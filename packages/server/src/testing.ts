@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoginResult, SessionGranted, User } from '@sotong/protocol';
 import { deviceOf, rememberDevice, TestDevice } from './test-device.js';
+import { SERVER_NODE_FLAGS } from './node-flags.js';
 
 /**
  * Starts the real server as a child process on an ephemeral port with its own SQLite folder,
@@ -106,7 +107,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<SpawnedSe
   type Listening = { port: number; tcpPort?: number; mqttPort?: number; tls?: boolean };
   const start = (port: number) =>
     new Promise<{ child: ChildProcess } & Listening>((resolve, reject) => {
-      const proc = spawn(process.execPath, [CLI, 'serve'], {
+      const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, CLI, 'serve'], {
         env: {
           ...process.env,
           PORT: String(port),
