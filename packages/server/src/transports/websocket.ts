@@ -21,6 +21,9 @@ function toBuffer(data: RawData): Buffer {
 /**
  * Frames written in one turn of the event loop (a fan-out, a batch of acknowledgements) leave in
  * one write per socket: the socket is corked at the first frame and uncorked once the turn ends.
+ * The turn ends at setImmediate, not process.nextTick: a command's acknowledgement is written
+ * from a promise callback, which runs after the nextTick queue, and should leave with the event
+ * that the same commit published.
  */
 function sinkOf(ws: WebSocket, socket: Duplex): Sink {
   let corked = false;
@@ -33,7 +36,7 @@ function sinkOf(ws: WebSocket, socket: Duplex): Sink {
       if (!corked) {
         corked = true;
         socket.cork();
-        process.nextTick(uncork);
+        setImmediate(uncork);
       }
       ws.send(frame, { binary: false });
     },
