@@ -4,7 +4,7 @@ import { queryPhrases, tokenize } from '../search/tokenize.js';
 import type { MessageRow, NewMessage } from '../store/schema.js';
 import type { Store, StoreProvider } from '../store/store.js';
 import { CryptoOffload } from './crypto-offload.js';
-import type { KeyRing } from './key-ring.js';
+import type { DataKey, KeyRing } from './key-ring.js';
 import { openContent, SEALED_V1, sealingJob, sealWith } from './sealed.js';
 
 type MessageStore = Store['messages'];
@@ -99,10 +99,7 @@ export class AtRest {
     message: { id: string; createdAt: number; text: string; format: string; content: Uint8Array },
   ): Promise<PreparedMessage> {
     if (!this.enabled) return { tokens: tokenize(message.text), content_format: message.format, content: message.content };
-    await this.ready(workspaceId, channelId);
-    const indexKey = await this.ring.indexKey(workspaceId);
-    const key = this.ring.preparedKey(channelId);
-    if (!key) throw new SotongError('internal', `the content key of channel ${channelId} was not ready`, { reason: 'key_not_prepared' });
+    const { content: key, index: indexKey } = (this.workspaceOf.get(channelId) === workspaceId && this.ring.readyForMessage(workspaceId, channelId)) || (await this.keysFor(workspaceId, channelId));
     const binding = { workspaceId: key.workspaceId, channelId, kind: 'message', recordId: versionId(message.id, message.createdAt) };
     const [tokens, sealed] = await Promise.all([
       this.offload.documentTokens(indexKey.id, indexKey.key, message.text),
@@ -114,6 +111,15 @@ export class AtRest {
   /** Stops the crypto worker; what is still queued there is refused. */
   close(): Promise<void> {
     return this.offload.close();
+  }
+
+  /** `readyForMessage` when a key had to be made or loaded first (or the KMS is away, within its grace). */
+  private async keysFor(workspaceId: string, channelId: string): Promise<{ content: DataKey; index: DataKey }> {
+    await this.ready(workspaceId, channelId);
+    const index = await this.ring.indexKey(workspaceId);
+    const content = this.ring.preparedKey(channelId);
+    if (!content) throw new SotongError('internal', `the content key of channel ${channelId} was not ready`, { reason: 'key_not_prepared' });
+    return { content, index };
   }
 
   /** The channel's content key and the workspace's index key in memory; the channel checked to be the workspace's. */

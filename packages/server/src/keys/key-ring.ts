@@ -85,6 +85,18 @@ export class KeyRing {
     await this.currentOf(workspaceId, channelScope(channelId), true);
   }
 
+  /**
+   * For a new message, with no I/O and no promise: the channel's content key (one use counted) and
+   * the workspace's index key, when both are ready; else undefined, and `prepareChannel` and
+   * `indexKey` do what is needed.
+   */
+  readyForMessage(workspaceId: string, channelId: string): { content: DataKey; index: DataKey } | undefined {
+    const content = this.ready(channelScope(channelId));
+    const index = content && this.ready(workspaceScope(workspaceId));
+    if (!content || !index) return undefined;
+    return { content: this.use(content), index: { id: index.row.id, key: index.key, workspaceId, scope: index.row.scope } };
+  }
+
   /** Whether `prepareChannel` would find nothing to do: the send path asks this first, with no promise. */
   channelReady(channelId: string): boolean {
     return this.ready(channelScope(channelId)) !== undefined;
