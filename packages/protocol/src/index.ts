@@ -7,3 +7,4 @@ export * from './admin.js';
 export * from './org.js';
 export * from './devices.js';
 export * from './prefs.js';
+export * from './passkeys.js';

@@ -56,3 +56,14 @@ export const DirectorySyncResult = z.object({
   missingChannels: z.array(z.string()),
 });
 export type DirectorySyncResult = z.infer<typeof DirectorySyncResult>;
+
+/** The directory (LDAP) sync: schedule, whether one runs now, and how the last one went (its counts, or its error). */
+export const DirectoryStatus = z.object({
+  enabled: z.boolean(),
+  intervalSeconds: z.number().int(),
+  lastStartedAt: z.number().nullable(),
+  lastFinishedAt: z.number().nullable(),
+  running: z.boolean(),
+  last: z.union([DirectorySyncResult, z.object({ error: z.string() }).passthrough()]).nullable(),
+});
+export type DirectoryStatus = z.infer<typeof DirectoryStatus>;

@@ -11,7 +11,8 @@ export { FileClient, type FileClientOptions, type UploadOptions } from './files.
 export { isRetryable } from './errors.js';
 export { SotongError } from '@sotong/protocol';
 export { OrgChart, departmentTree, type CommandCaller, type DepartmentNode } from './org.js';
-export { RestClient, type DirectoryStatus, type IdentityStatus, type RestClientOptions, type TotpSetup } from './rest.js';
+export { RestClient, type IdentityStatus, type RestClientOptions, type TotpSetup } from './rest.js';
+export type { DirectoryStatus, PasskeyInfo } from '@sotong/protocol';
 export { startTotpEnrollment, finishTotpEnrollment } from './enrollment.js';
-export { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator, type PasskeyInfo, type RegistrationJson, type AssertionJson } from './passkeys.js';
+export { browserAuthenticator, passkeyLogin, passkeySecondStep, type Authenticator, type RegistrationJson, type AssertionJson } from './passkeys.js';
 export { completeSetup, setupStatus, type Setup, type SetupStatus } from './first-run.js';

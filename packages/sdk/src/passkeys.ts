@@ -1,5 +1,5 @@
 import { startAuthentication, startRegistration, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
-import type { DeviceEnrolment } from '@sotong/protocol';
+import type { Ceremony, DeviceEnrolment } from '@sotong/protocol';
 import { postJson, session, type LoginResult } from './http.js';
 
 /** The answers of `navigator.credentials.create/get` as JSON, ready for the server. */
@@ -19,21 +19,6 @@ export const browserAuthenticator: Authenticator = {
   create: (optionsJSON) => startRegistration({ optionsJSON }),
   get: (optionsJSON) => startAuthentication({ optionsJSON }),
 };
-
-/** One of my passkeys as the server lists it. */
-export interface PasskeyInfo {
-  id: string;
-  name: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  backedUp: boolean;
-}
-
-/** The server's options for one ceremony and the handle that finishes it. */
-export interface Ceremony<T> {
-  ceremony: string;
-  options: T;
-}
 
 /**
  * Passwordless sign-in: the authenticator offers a discoverable passkey (the browser asks which one),

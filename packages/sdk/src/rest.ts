@@ -1,8 +1,8 @@
-import { AuditEvent, Device, User, type DirectorySyncResult, type WorkspaceRole } from '@sotong/protocol';
+import { AuditEvent, Device, User, type Ceremony, type DirectoryStatus, type DirectorySyncResult, type PasskeyInfo, type WorkspaceRole } from '@sotong/protocol';
 import type { Credentials } from './device-session.js';
 import { unavailable } from './errors.js';
 import { errorFromBody } from './http.js';
-import { browserAuthenticator, type Authenticator, type Ceremony, type PasskeyInfo } from './passkeys.js';
+import { browserAuthenticator, type Authenticator } from './passkeys.js';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 
 export interface RestClientOptions {
@@ -11,16 +11,6 @@ export interface RestClientOptions {
   /** Signs each request: the client's `session` (a `DeviceSession`). */
   credentials: Credentials;
   fetch?: typeof fetch;
-}
-
-/** The directory (LDAP) sync: schedule, whether one runs now, and how the last one went (its counts, or its error). */
-export interface DirectoryStatus {
-  enabled: boolean;
-  intervalSeconds: number;
-  lastStartedAt: number | null;
-  lastFinishedAt: number | null;
-  running: boolean;
-  last: DirectorySyncResult | { error: string } | null;
 }
 
 /** Whether a directory is configured (its sync: `directoryStatus`), and SAML single sign-on as configured (null when off). */

@@ -1,4 +1,4 @@
-import { DirectorySyncResult } from '@sotong/protocol';
+import { DirectoryStatus, DirectorySyncResult } from '@sotong/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -7,15 +7,6 @@ import { configuredDirectory } from '../services/directory.js';
 import { API_PREFIX, errorResponses } from './api.js';
 
 const admin = { tags: ['admin'], security: [{ bearer: [] }] };
-
-const DirectoryStatus = z.object({
-  enabled: z.boolean(),
-  intervalSeconds: z.number().int(),
-  lastStartedAt: z.number().nullable(),
-  lastFinishedAt: z.number().nullable(),
-  running: z.boolean(),
-  last: z.union([DirectorySyncResult, z.object({ error: z.string() }).passthrough()]).nullable(),
-});
 
 /** The directory (LDAP / AD) for workspace admins: sync now, and how the last sync went. */
 export async function registerDirectoryApi(app: FastifyInstance, services: Services, authenticate: (request: FastifyRequest) => Promise<void>): Promise<void> {

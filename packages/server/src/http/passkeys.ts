@@ -1,4 +1,4 @@
-import { DeviceEnrolment, DevicePending, SessionGranted } from '@sotong/protocol';
+import { DeviceEnrolment, DevicePending, PasskeyInfo, SessionGranted } from '@sotong/protocol';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -19,7 +19,6 @@ const sent = async (ceremony: Promise<{ ceremony: string; options: object }>) =>
 };
 /** What a passkey sign-in answers: like a password sign-in, a session of this device or the device pending approval. */
 const SignInAnswer = z.union([SessionGranted, DevicePending]);
-const PasskeyInfo = z.object({ id: z.string(), name: z.string(), createdAt: z.number(), lastUsedAt: z.number().nullable(), backedUp: z.boolean() });
 
 /** Passkeys: registration and management (signed in), the second sign-in step, and passwordless sign-in. */
 export async function registerPasskeyApi(app: FastifyInstance, passkeys: PasskeyService, authenticate: (request: FastifyRequest) => Promise<void>): Promise<void> {

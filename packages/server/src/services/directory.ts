@@ -1,4 +1,4 @@
-import { SotongError, type DirectorySyncResult } from '@sotong/protocol';
+import { SotongError, type DirectoryStatus, type DirectorySyncResult } from '@sotong/protocol';
 import type { LdapDirectory } from '../directory/ldap.js';
 import type { Logger } from '../logger.js';
 import type { UserRow } from '../store/schema.js';
@@ -24,15 +24,6 @@ export interface DirectoryLogin {
   owns(userId: string): Promise<boolean>;
   verify(identifier: string, password: string, known: UserRow | undefined): Promise<PasswordCheck>;
   workspaceId(): Promise<string>;
-}
-
-export interface DirectoryStatus {
-  enabled: boolean;
-  intervalSeconds: number;
-  lastStartedAt: number | null;
-  lastFinishedAt: number | null;
-  running: boolean;
-  last: DirectorySyncResult | { error: string } | null;
 }
 
 /** The configured directory for an admin's request; refused first by permission, then if none is configured. */

@@ -9,7 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { SotongError, type DevicePending, type SessionGranted } from '@sotong/protocol';
+import { SotongError, type Ceremony, type DevicePending, type PasskeyInfo, type SessionGranted } from '@sotong/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import type { PasskeyRow } from '../store/schema.js';
 import type { CeremonyPurpose, CeremonyRow } from '../store/passkeys.js';
@@ -25,20 +25,6 @@ export interface RelyingParty {
   id: string;
   name: string;
   origins: string[];
-}
-
-export interface PasskeyInfo {
-  id: string;
-  name: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  backedUp: boolean;
-}
-
-/** Options for `navigator.credentials.create/get`, and the handle that finishes the ceremony. */
-export interface Ceremony<T> {
-  ceremony: string;
-  options: T;
 }
 
 const view = (row: PasskeyRow): PasskeyInfo => ({
