@@ -76,10 +76,15 @@ export class CryptoOffload {
     }
     batch.bytes = fields.pack();
     this.inFlight.set(batch.id, waiting);
-    const worker = this.started();
-    // Kept alive only while it has work: an idle worker must not hold the process open.
-    worker.ref();
-    worker.postMessage(batch, [batch.bytes.buffer]);
+    try {
+      const worker = this.started();
+      // Kept alive only while it has work: an idle worker must not hold the process open.
+      worker.ref();
+      worker.postMessage(batch, [batch.bytes.buffer]);
+    } catch (err) {
+      this.inFlight.delete(batch.id);
+      for (const w of waiting) w.reject(new SotongError('internal', `the crypto worker could not start: ${(err as Error).message}`));
+    }
   }
 
   private settle(result: ResultBatch, worker: Worker): void {
