@@ -36,6 +36,14 @@ describe('passwords and sign-in throttling', () => {
         return true;
       });
     }
+    // Each refusal is audited with its reason, never with the password.
+    const refused = (await auditLog(server, adminToken)).filter((e) => e.action === 'password.refused' && e.target === 'jiwoo.kim@corp.kr');
+    assert.equal(refused.length, cases.length);
+    assert.deepEqual(new Set(refused.map((e) => (e.details as { during?: string }).during)), new Set(['user.create']));
+    for (const [password, why] of cases) {
+      assert.ok(refused.some((e) => why.test(String((e.details as { reason?: string }).reason))), `a refusal audited as ${why}`);
+      assert.ok(!JSON.stringify(refused).includes(password), 'the password is not in the audit log');
+    }
   });
 
   it('locks an account after repeated failures, audits each step, and lets it in again after the lockout', async () => {

@@ -1,5 +1,5 @@
 import { SotongError, type AuditEvent, type DeviceEnrolment, type DevicePending, type LoginResult, type SessionGranted, type User, type WorkspaceRole } from '@sotong/protocol';
-import { checkPasswordPolicy } from '../auth/password-policy.js';
+import { checkPasswordPolicy, type PasswordContext } from '../auth/password-policy.js';
 import { hashPassword, randomPassword, verifyPassword } from '../auth/passwords.js';
 import { tokenHash } from '../auth/tokens.js';
 import { newId } from '../ids.js';
@@ -45,6 +45,24 @@ export class AccountService {
   constructor(private readonly deps: ServiceDeps) {
     this.mfa = new MfaService(deps, this);
     this.devices = new DeviceService(deps, this);
+  }
+
+  /**
+   * The password policy for a password someone chose; a refusal is audited (`password.refused`,
+   * with the reason and where — never the password) and then thrown.
+   */
+  async checkNewPassword(password: string, who: PasswordContext, entry: Omit<AuditEntry, 'action' | 'details'> & { during: string }): Promise<void> {
+    try {
+      checkPasswordPolicy(password, this.deps.limits.passwordMinLength, who);
+    } catch (err) {
+      const { during, ...audited } = entry;
+      const reason = err instanceof SotongError ? (err.details as { reason?: string } | undefined)?.reason : undefined;
+      await this.deps.queue.run(async (tx) => {
+        await this.audit(tx, { ...audited, action: 'password.refused', details: { reason, during } });
+        return { result: undefined };
+      });
+      throw err;
+    }
   }
 
   async audit(tx: Store, entry: AuditEntry): Promise<void> {
@@ -240,7 +258,8 @@ export class AccountService {
   ): Promise<User> {
     const workspaceId = actor === 'system' ? (input.workspaceId ?? (await this.defaultWorkspaceId())) : actor.workspaceId;
     if (actor !== 'system') assertCan(actor, 'user.create', { kind: 'workspace', workspaceId });
-    if (input.password !== undefined) checkPasswordPolicy(input.password, this.deps.limits.passwordMinLength, input);
+    const actorId = actor === 'system' ? null : actor.userId;
+    if (input.password !== undefined) await this.checkNewPassword(input.password, input, { workspaceId, actorId, target: input.email.toLowerCase(), during: 'user.create' });
     const hash = input.password === undefined ? null : await hashPassword(input.password, this.deps.limits.scryptCost);
     const now = this.deps.now();
     const role = input.role ?? 'member';
@@ -250,7 +269,7 @@ export class AccountService {
       const row = { id: newId('u', now), email, display_name: input.displayName, password_hash: hash, created_at: now, deactivated_at: null };
       await tx.users.create(row);
       await tx.users.addToWorkspace(workspaceId, row.id, role, now);
-      await this.audit(tx, { workspaceId, actorId: actor === 'system' ? null : actor.userId, action: 'user.created', target: row.id, details: { role } });
+      await this.audit(tx, { workspaceId, actorId, action: 'user.created', target: row.id, details: { role } });
       return { result: userView(row, workspaceId, role) };
     });
   }
@@ -259,15 +278,16 @@ export class AccountService {
     const next = password ?? randomPassword();
     const user = await this.deps.store.read.users.byEmail(email);
     if (!user) throw new SotongError('not_found', 'no such user');
-    checkPasswordPolicy(next, this.deps.limits.passwordMinLength, { email: user.email, displayName: user.display_name });
-    const hash = await hashPassword(next, this.deps.limits.scryptCost);
     const [membership] = await this.deps.store.read.users.workspacesOf(user.id);
+    const workspaceId = membership?.workspace_id ?? null;
+    await this.checkNewPassword(next, { email: user.email, displayName: user.display_name }, { workspaceId, actorId: null, target: user.id, during: 'password.reset' });
+    const hash = await hashPassword(next, this.deps.limits.scryptCost);
     await this.deps.queue.run(async (tx) => {
       await tx.users.setPasswordHash(user.id, hash);
       await tx.users.deleteSessionsOf(user.id);
       // Whoever knew the old password may have enrolled a device: every device signs in again.
       await tx.devices.revoke((await tx.devices.ofUser(user.id)).map((d) => d.id), this.deps.now());
-      await this.audit(tx, { workspaceId: membership?.workspace_id ?? null, actorId: null, action: 'password.reset', target: user.id });
+      await this.audit(tx, { workspaceId, actorId: null, action: 'password.reset', target: user.id });
       return { result: undefined, publish: [{ kind: 'user-revoked', userId: user.id, reason: 'password_reset' }] };
     });
     return next;

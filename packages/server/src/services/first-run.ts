@@ -1,5 +1,4 @@
 import { SotongError, type DevicePending, type SessionGranted } from '@sotong/protocol';
-import { checkPasswordPolicy } from '../auth/password-policy.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { AccountService, Origin } from './accounts.js';
 import type { ServiceDeps } from './context.js';
@@ -42,7 +41,7 @@ export class FirstRunService {
     const displayName = request.displayName.trim();
     const workspaceName = request.workspaceName.trim();
     if (!displayName || !workspaceName) throw new SotongError('bad_request', 'give the workspace a name, and yourself one');
-    checkPasswordPolicy(request.password, this.deps.limits.passwordMinLength, { email: user.email, displayName });
+    await this.accounts.checkNewPassword(request.password, { email: user.email, displayName }, { workspaceId: workspace.id, actorId: user.id, target: user.id, address: origin.address, during: 'workspace.set_up' });
     const hash = await hashPassword(request.password, this.deps.limits.scryptCost);
     await this.deps.queue.run(async (tx) => {
       await tx.users.setPasswordHash(user.id, hash);
