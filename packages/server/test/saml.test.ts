@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AuditEvent, Department, DevicePending, LoginResult, Person, Profile, SessionGranted, User } from '@sotong/protocol';
-import { rememberDevice, testDatabaseUrl, TestDevice } from '../src/testing.js';
+import { testDatabaseUrl, TestDevice } from '../src/testing.js';
 import { spawnServer, type SpawnedServer } from './support/fixtures.js';
 import { b64, makeKeyPair, redirectMessage, samlId, signElement, TestIdp, type ResponseOptions } from './support/saml-idp.js';
-
-const PUBLIC_URL = 'https://sotong.example.test';
-
-type Refusal = { status: number; code: string; reason: string | undefined };
+import { codeFrom, exchangeAt, postAcsAt, PUBLIC_URL, refusal } from './support/saml-sp.js';
 
 describe('SAML 2.0 single sign-on', () => {
   let server: SpawnedServer;
@@ -19,31 +16,8 @@ describe('SAML 2.0 single sign-on', () => {
   const local = (url: string, base = server.httpUrl) => url.replace(PUBLIC_URL, base);
 
   /** Posts a SAMLResponse to the ACS as a browser form would; never follows the redirect. */
-  const postAcs = (xml: string, accept = 'application/json', base = server.httpUrl) =>
-    fetch(local(idp.acsUrl, base), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', accept }, body: new URLSearchParams({ SAMLResponse: b64(xml) }) });
-
-  /** The one-time code from the ACS redirect to the app. */
-  const codeFrom = async (res: Response) => {
-    assert.equal(res.status, 303, await res.clone().text());
-    const location = new URL(res.headers.get('location')!);
-    assert.equal(`${location.origin}${location.pathname}`, `${PUBLIC_URL}/`);
-    const code = /^#\/sso\?code=([^&]+)$/.exec(location.hash)?.[1];
-    assert.ok(code, `no code in ${location.href}`);
-    return decodeURIComponent(code);
-  };
-
-  /** The app's side: trades the code for a session of `device` (enrolled like at a password sign-in). */
-  const exchangeAt = async <T extends LoginResult = SessionGranted>(base: SpawnedServer, code: string, device = TestDevice.generate()): Promise<T> => {
-    const result = await base.request<T>('POST', '/api/v1/auth/sso/exchange', { code, device: device.enrolment() });
-    if ('token' in result) rememberDevice(result.token, device);
-    return result;
-  };
+  const postAcs = (xml: string, accept = 'application/json', base = server.httpUrl) => postAcsAt(base, xml, accept);
   const exchange = <T extends LoginResult = SessionGranted>(code: string, device?: TestDevice) => exchangeAt<T>(server, code, device);
-
-  const refusal = async (res: Response): Promise<Refusal> => {
-    const body = (await res.json()) as { code: string; details?: { reason?: string } };
-    return { status: res.status, code: body.code, reason: body.details?.reason };
-  };
 
   const audit = async () => (await server.request<{ events: AuditEvent[] }>('GET', '/api/v1/admin/audit?limit=500', undefined, adminToken)).events;
 
@@ -68,7 +42,6 @@ describe('SAML 2.0 single sign-on', () => {
   });
 
   before(async () => {
-    // The public URL the IdP knows the SP by (behind a proxy, say); requests go to the spawned port.
     idp = new TestIdp(PUBLIC_URL);
     server = await spawnServer({ env: { PUBLIC_URL, SOTONG_SAML: idp.settings({ groupRoles: { 'sotong-admins': 'admin', contractors: 'guest' } }) } });
     adminToken = await server.adminToken();
