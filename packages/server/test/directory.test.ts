@@ -375,6 +375,49 @@ describe('LDAP directory: transport security and availability', () => {
   });
 });
 
+describe('LDAP directory: attribute names from configuration', () => {
+  let slapd: Slapd;
+  const modify = async (dn: string, type: string, values: string[]) => {
+    const client = await slapd.admin();
+    try {
+      await client.modify(dn, [new Change({ operation: 'replace', modification: new Attribute({ type, values }) })]);
+    } finally {
+      await client.unbind();
+    }
+  };
+
+  before(async () => {
+    slapd = await startSlapd({ entries: companyEntries() });
+    // Standard inetOrgPerson attributes standing in for a company's own choices.
+    await modify(MINSU.dn, 'departmentNumber', ['플랫폼 리드']);
+    await modify(HANA.dn, 'carLicense', ['locked']);
+  });
+  after(() => slapd?.stop());
+
+  it('reads each field from the attribute the settings name, and a "present" marker disables the account', async () => {
+    const attributes = { title: 'departmentNumber', disabled: 'carLicense', disabledRule: 'present' };
+    const server = await spawnServer({ env: directoryEnv(slapd, { SOTONG_LDAP_ATTRIBUTES: JSON.stringify(attributes) }) });
+    try {
+      const admin = await server.adminToken();
+      const sync = () => server.request<DirectorySyncResult>('POST', '/api/v1/admin/directory/sync', {}, admin);
+      const first = await sync();
+      assert.deepEqual(first.skipped, [{ dn: HANA.dn, reason: 'disabled' }], 'an account marked disabled is not brought in');
+      const users = await usersOf(server, admin);
+      const minsu = await server.request<Profile>('GET', `/api/v1/org/people/${users.get(MINSU.email)!.id}`, undefined, admin);
+      assert.equal(minsu.title, '플랫폼 리드', 'the title comes from departmentNumber, not title');
+      await assert.rejects(login(server, HANA), refusedWith(401, 'unauthenticated'));
+
+      await modify(TEMP.dn, 'carLicense', ['locked']);
+      assert.equal((await sync()).deactivated, 1);
+      assert.equal((await usersOf(server, admin)).get(TEMP.email)?.deactivated, true, 'marked later: deactivated');
+      await assert.rejects(login(server, TEMP), refusedWith(401, 'unauthenticated'));
+      assert.ok(await login(server, MINSU), 'an unmarked account signs in');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('LDAP directory: more people than one sync batch', () => {
   let slapd: Slapd;
   let server: SpawnedServer;
