@@ -5,7 +5,7 @@ import type { User } from '@sotong/protocol';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { networkCut, type NetworkCut } from './support/proxy.js';
-import { launchBrowser, messages, newPage, openChannel, pageErrors, post, screenshot, signIn } from './support/browser.js';
+import { launchBrowser, messages, newPage, openChannel, pageErrors, post, recordNotifications, screenshot, signIn } from './support/browser.js';
 
 /** Two people, each in a browser context of their own, talking through the real server. */
 describe('web client: messaging between two people', () => {
@@ -32,22 +32,7 @@ describe('web client: messaging between two people', () => {
     bobTab = await newPage(browser);
     a = aliceTab.page;
     b = bobTab.page;
-    // Headless pages are always visible: let the test hide Alice's tab, and record the real
-    // notifications the page raises.
-    await aliceTab.context.grantPermissions(['notifications']);
-    await aliceTab.context.addInitScript(() => {
-      const w = window as unknown as { __hidden: boolean; __notes: Array<{ title: string; body?: string }> };
-      w.__hidden = false;
-      w.__notes = [];
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (w.__hidden ? 'hidden' : 'visible') });
-      const Real = window.Notification;
-      window.Notification = class extends Real {
-        constructor(title: string, options?: NotificationOptions) {
-          super(title, options);
-          w.__notes.push({ title, ...(options?.body ? { body: options.body } : {}) });
-        }
-      } as typeof Notification;
-    });
+    await recordNotifications(aliceTab.context);
     await signIn(a, server.httpUrl, alice.email, TEST_PASSWORD);
     bobNet = await networkCut(Number(new URL(server.httpUrl).port));
     await signIn(b, bobNet.url, bob.email, TEST_PASSWORD);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ChannelView, NotificationPrefs, User } from '@sotong/protocol';
 import { spawnServer, TEST_PASSWORD, type SpawnedServer } from '@sotong/server/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, messages, newPage, openChannel, pageErrors, signIn } from './support/browser.js';
+import { launchBrowser, messages, newPage, openChannel, pageErrors, recordNotifications, signIn } from './support/browser.js';
 
 type Note = { title: string; body?: string };
 
@@ -30,21 +30,7 @@ describe('web client: notification preferences', () => {
     random = await server.request<ChannelView>('POST', '/api/v1/channels', { name: 'random', memberIds: [alice.id] }, bobToken);
     browser = await launchBrowser();
     ({ context, page } = await newPage(browser));
-    // Headless pages are always visible: let the test hide the tab, and record the real notifications the page raises.
-    await context.grantPermissions(['notifications']);
-    await context.addInitScript(() => {
-      const w = window as unknown as { __hidden: boolean; __notes: Array<{ title: string; body?: string }> };
-      w.__hidden = false;
-      w.__notes = [];
-      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (w.__hidden ? 'hidden' : 'visible') });
-      const Real = window.Notification;
-      window.Notification = class extends Real {
-        constructor(title: string, options?: NotificationOptions) {
-          super(title, options);
-          w.__notes.push({ title, ...(options?.body ? { body: options.body } : {}) });
-        }
-      } as typeof Notification;
-    });
+    await recordNotifications(context);
     await signIn(page, server.httpUrl, alice.email, TEST_PASSWORD);
     await openChannel(page, 'general');
   });

@@ -31,6 +31,27 @@ export async function newPage(browser: Browser, locale = 'en-US'): Promise<{ con
 }
 
 /** Errors the page logged (uncaught exceptions, console errors such as CSP refusals). */
+/**
+ * Headless pages are always visible: lets the test hide the tab (`window.__hidden = true`) and
+ * records the real notifications the page raises (`window.__notes`), from the next navigation on.
+ */
+export async function recordNotifications(context: BrowserContext): Promise<void> {
+  await context.grantPermissions(['notifications']);
+  await context.addInitScript(() => {
+    const w = window as unknown as { __hidden: boolean; __notes: Array<{ title: string; body?: string }> };
+    w.__hidden = false;
+    w.__notes = [];
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (w.__hidden ? 'hidden' : 'visible') });
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        w.__notes.push({ title, ...(options?.body ? { body: options.body } : {}) });
+      }
+    } as typeof Notification;
+  });
+}
+
 export function pageErrors(page: Page): string[] {
   return (page as Page & { errors?: string[] }).errors ?? [];
 }
