@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import type { ChannelView, Message, SearchHit } from '@sotong/protocol';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
 import { queryStore, testDatabaseUrl } from './support/postgres.js';
 import { download, infoWhen, upload } from './support/files.js';
+import { filesUnder, postgresHolders } from './support/plaintext-scan.js';
 import { initSoftHsmToken } from './support/softhsm.js';
 import { openCore } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -27,18 +28,6 @@ const EDITED_FROM = 'confidential merger codename bluefin';
 /** Words and syllables that must not appear anywhere in the store. */
 const NEEDLES = ['quarterly', 'budget', 'Friday', '회의', '회의록을', '공유해', 'merger', 'bluefin'];
 
-/** Every table of the server's PostgreSQL schema, as text (bytea as hex), holding `needle`. */
-function postgresHolders(server: SpawnedServer, needle: string): Promise<string[]> {
-  return queryStore(server, async (db) => {
-    const { rows: tables } = await db.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`);
-    const found: string[] = [];
-    for (const { name } of tables) {
-      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from ${name} t where t::text like $1 or t::text like $2`, [`%${needle}%`, `%${Buffer.from(needle).toString('hex')}%`]);
-      if (rows[0]!.n > 0) found.push(name);
-    }
-    return found;
-  });
-}
 
 /** The SQLite database file and its WAL (and shared memory), read as bytes. */
 function sqliteBytes(server: SpawnedServer): Buffer {
@@ -47,14 +36,6 @@ function sqliteBytes(server: SpawnedServer): Buffer {
       .filter((f) => f.startsWith('sotong.sqlite'))
       .map((f) => readFileSync(join(server.dataDir, f))),
   );
-}
-
-/** Every file under `dir`, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
 }
 
 async function holdersOf(server: SpawnedServer, needle: string): Promise<string[]> {

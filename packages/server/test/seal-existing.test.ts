@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { ChannelView, Message, SearchHit } from '@sotong/protocol';
 import { person, spawnServer, type Person, type SpawnedServer } from './support/fixtures.js';
-import { queryStore } from './support/postgres.js';
 import { blobNameOf, download, infoWhen, upload } from './support/files.js';
+import { filesUnder, postgresHolders } from './support/plaintext-scan.js';
 import sharp from 'sharp';
 import { TestClient } from './support/ws-client.js';
 
@@ -20,27 +20,9 @@ const KOREAN = ['예전 회의는 금요일입니다', '회의록을 다시 보�
 const EDITED_FROM = 'obsidian lighthouse draft';
 const NEEDLES = ['zephyrine', 'procurement', '회의', '회의록을', '금요일', 'obsidian', 'lighthouse'];
 
-/** Every file under `dir`, recursively. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
 /** Where a needle still is: SQLite file and WAL as bytes, or every PostgreSQL table as text. */
 async function holdersOf(server: SpawnedServer, needle: string): Promise<string[]> {
-  if (server.store === 'postgres') {
-    return queryStore(server, async (db) => {
-      const { rows: tables } = await db.query<{ name: string }>(`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`);
-      const found: string[] = [];
-      for (const { name } of tables) {
-        const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from ${name} t where t::text like $1 or t::text like $2`, [`%${needle}%`, `%${Buffer.from(needle).toString('hex')}%`]);
-        if (rows[0]!.n > 0) found.push(name);
-      }
-      return found;
-    });
-  }
+  if (server.store === 'postgres') return postgresHolders(server, needle);
   return readdirSync(server.dataDir)
     .filter((f) => f.startsWith('sotong.sqlite'))
     .filter((f) => readFileSync(join(server.dataDir, f)).includes(Buffer.from(needle)));
